@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using ServerlessFleet.Functions.Conventions;
+using ServerlessFleet.Functions.Hosting;
+using ServerlessFleet.Shared.Auth;
+using ServerlessFleet.Shared.Errors;
+
+namespace ServerlessFleet.Functions.Auth;
+
+public sealed record CreateApiKeyRequest(string? Name, IReadOnlyList<string>? Scopes, DateTimeOffset? ExpiresAt);
+
+public sealed record ApiKeyResponse(string KeyId, string Name, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt,
+    DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, string CreatedBy, string Status)
+{
+    public static ApiKeyResponse From(ApiKey key, DateTimeOffset now) => new(key.KeyId, key.Name, key.Scopes, key.CreatedAt,
+        key.ExpiresAt, key.RevokedAt, key.CreatedBy, key.RevokedAt is not null ? "revoked" : key.IsActive(now) ? "active" : "expired");
+}
+
+/// <summary>The secret appears in this response only; it is stored as a hash.</summary>
+public sealed record CreatedApiKeyResponse(ApiKeyResponse Key, string Secret);
+
+public static class ApiKeysApi
+{
+    public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder app)
+    {
+        var keys = app.MapGroup("/api/v1/api-keys").WithTags("API keys");
+        keys.MapPost("", CreateAsync).WithName("CreateApiKey").WithSummary("Create an API key; the secret is shown once")
+            .RequireScope(Scopes.UserAdmin);
+        keys.MapGet("", ListAsync).WithName("ListApiKeys").WithSummary("List the tenant's API keys")
+            .RequireScope(Scopes.UserRead);
+        keys.MapDelete("/{keyId}", RevokeAsync).WithName("RevokeApiKey").WithSummary("Revoke an API key")
+            .RequireScope(Scopes.UserAdmin);
+        return app;
+    }
+
+    private static async Task<Created<CreatedApiKeyResponse>> CreateAsync(CreateApiKeyRequest request, Caller caller,
+        ApiKeyStore store, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var name = request.Name?.Trim();
+        errors.Require(!string.IsNullOrEmpty(name) && name.Length <= 100, "name", "name is required (1-100 characters).");
+        var scopes = request.Scopes ?? [];
+        errors.Require(scopes.Count > 0, "scopes", "At least one scope is required.");
+        foreach (var unknown in scopes.Where(s => !Scopes.IsKnown(s)))
+            errors.Add("scopes", $"Unknown scope '{unknown}'.");
+        errors.Require(request.ExpiresAt is null || request.ExpiresAt > clock.GetUtcNow(), "expiresAt", "expiresAt must be in the future.");
+        errors.ThrowIfAny();
+
+        // A key can only hand out what it holds itself, so a user:admin key cannot mint an account:owner key.
+        var escalated = scopes.Where(s => !caller.Principal.Has(s)).ToList();
+        if (escalated.Count > 0)
+            throw FleetException.Forbidden($"A key cannot grant scopes it does not hold: {string.Join(", ", escalated)}.");
+
+        var created = await store.CreateAsync(caller.TenantId, name!, scopes, request.ExpiresAt, caller.KeyId, ct);
+        return TypedResults.Created($"/api/v1/api-keys/{created.Key.KeyId}",
+            new CreatedApiKeyResponse(ApiKeyResponse.From(created.Key, clock.GetUtcNow()), created.Secret));
+    }
+
+    private static async Task<Ok<PagedResponse<ApiKeyResponse>>> ListAsync([AsParameters] PagingQuery query, HttpContext context,
+        Caller caller, Paging paging, ApiKeyStore store, TimeProvider clock, CancellationToken ct)
+    {
+        var page = await store.ListAsync(caller.TenantId, paging.Parse(context, query), ct);
+        var now = clock.GetUtcNow();
+        return TypedResults.Ok(paging.Respond(context, page.Map(k => ApiKeyResponse.From(k, now))));
+    }
+
+    private static async Task<Ok<ApiKeyResponse>> RevokeAsync(string keyId, Caller caller, ApiKeyStore store, TimeProvider clock, CancellationToken ct)
+    {
+        var revoked = await store.RevokeAsync(caller.TenantId, keyId, ct);
+        return TypedResults.Ok(ApiKeyResponse.From(revoked, clock.GetUtcNow()));
+    }
+}

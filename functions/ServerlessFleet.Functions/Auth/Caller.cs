@@ -1,0 +1,20 @@
+using System.Reflection;
+using ServerlessFleet.Shared.Auth;
+
+namespace ServerlessFleet.Functions.Auth;
+
+/// <summary>The authenticated caller of a request, bound as a handler parameter.</summary>
+public sealed record Caller(FleetPrincipal Principal)
+{
+    private const string ItemKey = "fleet.caller";
+
+    public string TenantId => Principal.TenantId;
+    public string KeyId => Principal.KeyId;
+
+    internal static void Set(HttpContext context, FleetPrincipal principal) => context.Items[ItemKey] = new Caller(principal);
+
+    public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) =>
+        ValueTask.FromResult<Caller?>(context.Items.TryGetValue(ItemKey, out var caller) && caller is Caller c
+            ? c
+            : throw new InvalidOperationException($"'{parameter.Name}' needs an authenticated route (RequireScope or RequireApiKey)."));
+}

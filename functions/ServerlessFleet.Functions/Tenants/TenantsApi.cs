@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Hosting;
+using ServerlessFleet.Shared.Auth;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Tenants;
+
+namespace ServerlessFleet.Functions.Tenants;
+
+public sealed record CreateTenantRequest(string? TenantId, string? Name, int? MaxDevices);
+
+public sealed record TenantResponse(string TenantId, string Name, DateTimeOffset CreatedAt, int? MaxDevices)
+{
+    public static TenantResponse From(Tenant t) => new(t.TenantId, t.Name, t.CreatedAt, t.MaxDevices);
+}
+
+/// <summary>A new tenant comes with its first <c>account:owner</c> key, so it can be administered at once.</summary>
+public sealed record CreatedTenantResponse(TenantResponse Tenant, CreatedApiKeyResponse OwnerKey);
+
+public static class TenantsApi
+{
+    public static IEndpointRouteBuilder MapTenantsApi(this IEndpointRouteBuilder app)
+    {
+        var tenants = app.MapGroup("/api/v1/tenants").WithTags("Tenants");
+        tenants.MapPost("", CreateAsync).WithName("CreateTenant")
+            .WithSummary("Create a tenant and its first owner key (bootstrap key only)").RequireBootstrapKey();
+        tenants.MapGet("/current", GetCurrentAsync).WithName("GetCurrentTenant")
+            .WithSummary("The tenant of the calling key").RequireApiKey();
+        return app;
+    }
+
+    private static async Task<Created<CreatedTenantResponse>> CreateAsync(CreateTenantRequest request, Caller caller,
+        TenantStore tenants, ApiKeyStore keys, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        errors.Require(request.TenantId is not null && TenantIds.IsValid(request.TenantId), "tenantId",
+            "tenantId is required: 3-63 lowercase letters, digits or '-', starting and ending with a letter or digit.");
+        errors.Require(request.Name is null || request.Name.Length is > 0 and <= 200, "name", "name must be 1-200 characters.");
+        errors.Require(request.MaxDevices is null or > 0, "maxDevices", "maxDevices must be positive.");
+        errors.ThrowIfAny();
+
+        var tenant = await tenants.CreateAsync(request.TenantId!, request.Name ?? request.TenantId!, request.MaxDevices, ct);
+        var owner = await keys.CreateAsync(tenant.TenantId, "owner", [Scopes.AccountOwner], null, caller.KeyId, ct);
+        return TypedResults.Created($"/api/v1/tenants/{tenant.TenantId}", new CreatedTenantResponse(
+            TenantResponse.From(tenant), new CreatedApiKeyResponse(ApiKeyResponse.From(owner.Key, clock.GetUtcNow()), owner.Secret)));
+    }
+
+    private static async Task<Ok<TenantResponse>> GetCurrentAsync(Caller caller, TenantStore tenants, CancellationToken ct) =>
+        TypedResults.Ok(TenantResponse.From(await tenants.GetAsync(caller.TenantId, ct)));
+}

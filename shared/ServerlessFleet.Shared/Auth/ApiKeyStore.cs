@@ -1,0 +1,79 @@
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Paging;
+using ServerlessFleet.Shared.Storage;
+
+namespace ServerlessFleet.Shared.Auth;
+
+/// <summary>
+/// API keys, stored as a SHA-256 of a 256-bit random secret: the secret has full entropy, so a slow
+/// password hash would add latency to every request without adding safety.
+/// </summary>
+public sealed class ApiKeyStore(FleetStorage storage, TimeProvider clock)
+{
+    public const string TableName = "apikeys";
+    internal const string RowKey = "key";
+
+    private Azure.Data.Tables.TableClient Table => storage.Table(TableName);
+
+    public async Task<CreatedApiKey> CreateAsync(string tenantId, string name, IReadOnlyCollection<string> scopes,
+        DateTimeOffset? expiresAt, string createdBy, CancellationToken ct)
+    {
+        var keyId = "k" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(10));
+        var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var entity = new ApiKeyEntity
+        {
+            PartitionKey = keyId,
+            TenantId = tenantId,
+            Name = name,
+            Scopes = string.Join(' ', scopes.Distinct(StringComparer.Ordinal)),
+            SecretHash = Hash(secret),
+            CreatedAt = clock.GetUtcNow(),
+            ExpiresAt = expiresAt,
+            CreatedBy = createdBy,
+        };
+        await Table.AddEntityAsync(entity, ct);
+        return new CreatedApiKey(entity.ToDomain(), $"{keyId}.{secret}");
+    }
+
+    /// <summary>The key if the credential matches an active key; null otherwise (unknown, wrong secret, revoked, expired).</summary>
+    public async Task<ApiKey?> VerifyAsync(ApiKeyCredential credential, CancellationToken ct)
+    {
+        if (credential.KeyId is null) return null;
+        var row = await Table.GetEntityIfExistsAsync<ApiKeyEntity>(credential.KeyId, RowKey, cancellationToken: ct);
+        if (!row.HasValue || row.Value is null) return null;
+        var matches = CryptographicOperations.FixedTimeEquals(
+            Encoding.ASCII.GetBytes(row.Value.SecretHash), Encoding.ASCII.GetBytes(Hash(credential.Secret)));
+        var key = row.Value.ToDomain();
+        return matches && key.IsActive(clock.GetUtcNow()) ? key : null;
+    }
+
+    public async Task<ApiKey> GetAsync(string tenantId, string keyId, CancellationToken ct)
+    {
+        var row = await Table.GetEntityIfExistsAsync<ApiKeyEntity>(keyId, RowKey, cancellationToken: ct);
+        if (!row.HasValue || row.Value is null || row.Value.TenantId != tenantId) throw FleetException.NotFound("API key", keyId);
+        return row.Value.ToDomain();
+    }
+
+    /// <summary>A tenant's keys. The key table is small and keyed by key id, so this filters one table server-side.</summary>
+    public Task<ListPage<ApiKey>> ListAsync(string tenantId, PageRequest page, CancellationToken ct) =>
+        TablePager.ReadAsync<ApiKeyEntity, ApiKey>(Table, $"TenantId eq {TableFilters.Quote(tenantId)}", page, e => e.ToDomain(), ct);
+
+    public async Task<ApiKey> RevokeAsync(string tenantId, string keyId, CancellationToken ct)
+    {
+        var row = await Table.GetEntityIfExistsAsync<ApiKeyEntity>(keyId, RowKey, cancellationToken: ct);
+        if (!row.HasValue || row.Value is null || row.Value.TenantId != tenantId) throw FleetException.NotFound("API key", keyId);
+        var entity = row.Value;
+        if (entity.RevokedAt is not null) return entity.ToDomain();
+        entity.RevokedAt = clock.GetUtcNow();
+        await Table.UpdateEntityAsync(entity, entity.ETag, Azure.Data.Tables.TableUpdateMode.Replace, ct);
+        return entity.ToDomain();
+    }
+
+    private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    private static string Base64Url(byte[] bytes) =>
+        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

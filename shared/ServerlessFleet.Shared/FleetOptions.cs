@@ -1,0 +1,23 @@
+namespace ServerlessFleet.Shared;
+
+/// <summary>The <c>Fleet</c> settings section.</summary>
+public sealed class FleetOptions
+{
+    public const string Section = "Fleet";
+
+    /// <summary>A key that acts as <c>account:owner</c> of <see cref="DefaultTenant"/>; used to bootstrap tenants and keys.</summary>
+    public string? BootstrapKey { get; set; }
+
+    public string DefaultTenant { get; set; } = "default";
+
+    /// <summary>HMAC key (base64, or any text) that signs pagination tokens; must be the same on every instance.</summary>
+    public string? PageTokenKey { get; set; }
+
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DefaultTenant) || !Tenants.TenantIds.IsValid(DefaultTenant))
+            yield return "Fleet:DefaultTenant must be a valid tenant id (lowercase letters, digits and '-', 3-63 characters).";
+        if (BootstrapKey is { Length: > 0 and < 24 })
+            yield return "Fleet:BootstrapKey must be at least 24 characters long.";
+    }
+}

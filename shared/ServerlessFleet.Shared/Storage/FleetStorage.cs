@@ -1,0 +1,57 @@
+using System.Collections.Concurrent;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+
+namespace ServerlessFleet.Shared.Storage;
+
+/// <summary>
+/// The Table, Queue and Blob clients of the one storage account named by <c>AzureWebJobsStorage</c>.
+/// Queue messages are Base64-encoded because that is what the Functions queue trigger reads by default.
+/// </summary>
+public sealed class FleetStorage
+{
+    private readonly ConcurrentDictionary<string, TableClient> _tables = new();
+    private readonly ConcurrentDictionary<string, QueueClient> _queues = new();
+
+    public FleetStorage(string connectionString)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+            throw new InvalidOperationException("The storage connection setting 'AzureWebJobsStorage' is not set.");
+        Tables = new TableServiceClient(connectionString);
+        Queues = new QueueServiceClient(connectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
+        Blobs = new BlobServiceClient(connectionString);
+    }
+
+    public TableServiceClient Tables { get; }
+    public QueueServiceClient Queues { get; }
+    public BlobServiceClient Blobs { get; }
+
+    public TableClient Table(string name) => _tables.GetOrAdd(name, Tables.GetTableClient);
+    public QueueClient Queue(string name) => _queues.GetOrAdd(name, Queues.GetQueueClient);
+    public BlobContainerClient Container(string name) => Blobs.GetBlobContainerClient(name);
+
+    public async Task EnsureCreatedAsync(StorageLayout layout, CancellationToken ct)
+    {
+        await Task.WhenAll(
+            layout.Tables.Select(t => Table(t).CreateIfNotExistsAsync(ct))
+                .Concat<Task>(layout.Queues.Select(q => Queue(q).CreateIfNotExistsAsync(cancellationToken: ct)))
+                .Concat(layout.Containers.Select(c => Container(c).CreateIfNotExistsAsync(cancellationToken: ct))));
+    }
+}
+
+/// <summary>The tables, queues and containers the app declares; created idempotently at start-up.</summary>
+public sealed class StorageLayout
+{
+    private readonly HashSet<string> _tables = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _queues = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _containers = new(StringComparer.Ordinal);
+
+    public IReadOnlyCollection<string> Tables => _tables;
+    public IReadOnlyCollection<string> Queues => _queues;
+    public IReadOnlyCollection<string> Containers => _containers;
+
+    public StorageLayout AddTables(params string[] names) { foreach (var n in names) _tables.Add(n); return this; }
+    public StorageLayout AddQueues(params string[] names) { foreach (var n in names) _queues.Add(n); return this; }
+    public StorageLayout AddContainers(params string[] names) { foreach (var n in names) _containers.Add(n); return this; }
+}

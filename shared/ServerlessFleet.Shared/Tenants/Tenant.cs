@@ -1,0 +1,13 @@
+using System.Text.RegularExpressions;
+
+namespace ServerlessFleet.Shared.Tenants;
+
+public sealed record Tenant(string TenantId, string Name, DateTimeOffset CreatedAt, int? MaxDevices);
+
+public static partial class TenantIds
+{
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+    private static partial Regex Pattern();
+
+    public static bool IsValid(string id) => Pattern().IsMatch(id);
+}

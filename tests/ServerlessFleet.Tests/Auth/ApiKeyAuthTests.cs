@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.Shared.Auth;
+using ServerlessFleet.Tests.Infrastructure;
+
+namespace ServerlessFleet.Tests.Auth;
+
+public sealed class ApiKeyAuthTests : IAsyncLifetime
+{
+    private TestTenant _tenant = null!;
+
+    public async Task InitializeAsync() => _tenant = await (await FleetServer.Shared).CreateTenantAsync("auth");
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Missing_key_is_401()
+    {
+        using var anonymous = _tenant.Server.Client();
+        var response = await anonymous.GetAsync("/api/v1/api-keys");
+        await response.AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+    }
+
+    [Fact]
+    public async Task Wrong_secret_for_a_real_key_id_is_401()
+    {
+        var keyId = _tenant.OwnerKey.Split('.')[0];
+        using var client = _tenant.Server.Client($"{keyId}.not-the-secret");
+        await (await client.GetAsync("/api/v1/api-keys")).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+    }
+
+    [Fact]
+    public async Task Revoked_key_is_401_from_then_on()
+    {
+        var key = await _tenant.CreateKeyAsync(Scopes.UserRead);
+        using var client = _tenant.Server.Client(key);
+        await (await client.GetAsync("/api/v1/api-keys")).AssertStatusAsync(HttpStatusCode.OK);
+
+        using var owner = _tenant.OwnerClient();
+        var revoke = await owner.DeleteAsync($"/api/v1/api-keys/{key.Split('.')[0]}");
+        Assert.Equal("revoked", (await (await revoke.AssertStatusAsync(HttpStatusCode.OK)).JsonAsync()).GetProperty("status").GetString());
+
+        await (await client.GetAsync("/api/v1/api-keys")).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+    }
+
+    [Fact]
+    public async Task Expired_key_is_401()
+    {
+        var store = _tenant.Server.Services.GetRequiredService<ApiKeyStore>();
+        var expired = await store.CreateAsync(_tenant.TenantId, "old", [Scopes.UserRead], DateTimeOffset.UtcNow.AddSeconds(-1), "test", default);
+        using var client = _tenant.Server.Client(expired.Secret);
+        await (await client.GetAsync("/api/v1/api-keys")).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+    }
+
+    [Fact]
+    public async Task Key_without_the_routes_scope_is_403()
+    {
+        var key = await _tenant.CreateKeyAsync(Scopes.FleetAdmin);
+        using var client = _tenant.Server.Client(key);
+        var body = await (await client.GetAsync("/api/v1/api-keys")).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+        Assert.Contains("user:read", body.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Parent_scope_implies_its_children()
+    {
+        // account:owner ⊃ user:admin ⊃ user:read
+        using var owner = _tenant.OwnerClient();
+        await (await owner.GetAsync("/api/v1/api-keys")).AssertStatusAsync(HttpStatusCode.OK);
+        var admin = await _tenant.CreateKeyAsync(Scopes.UserAdmin);
+        using var adminClient = _tenant.Server.Client(admin);
+        await (await adminClient.GetAsync("/api/v1/api-keys")).AssertStatusAsync(HttpStatusCode.OK);
+        // …but a child never implies its parent.
+        var reader = await _tenant.CreateKeyAsync(Scopes.UserRead);
+        using var readerClient = _tenant.Server.Client(reader);
+        var create = await readerClient.PostAsJsonAsync("/api/v1/api-keys", new { name = "x", scopes = new[] { Scopes.UserRead } });
+        await create.AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    [Fact]
+    public async Task A_key_cannot_grant_scopes_it_does_not_hold()
+    {
+        var admin = await _tenant.CreateKeyAsync(Scopes.UserAdmin);
+        using var client = _tenant.Server.Client(admin);
+        var response = await client.PostAsJsonAsync("/api/v1/api-keys", new { name = "escalate", scopes = new[] { Scopes.AccountOwner } });
+        await response.AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    [Fact]
+    public async Task Other_tenants_keys_are_invisible_and_untouchable()
+    {
+        var other = await _tenant.Server.CreateTenantAsync("other");
+        var otherKeyId = other.OwnerKey.Split('.')[0];
+        using var client = _tenant.OwnerClient();
+
+        var list = await (await client.GetAsync("/api/v1/api-keys?limit=500")).JsonAsync();
+        Assert.DoesNotContain(list.GetProperty("data").EnumerateArray(), k => k.GetProperty("keyId").GetString() == otherKeyId);
+        await (await client.DeleteAsync($"/api/v1/api-keys/{otherKeyId}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+
+        using var otherClient = other.OwnerClient();
+        await (await otherClient.GetAsync("/api/v1/api-keys")).AssertStatusAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Basic_and_XAuth_forms_are_accepted()
+    {
+        var keyId = _tenant.OwnerKey.Split('.')[0];
+        var secret = _tenant.OwnerKey[(keyId.Length + 1)..];
+        using var client = _tenant.Server.Client();
+
+        var mason = new HttpRequestMessage(HttpMethod.Get, "/api/v1/tenants/current");
+        mason.Headers.TryAddWithoutValidation("Authorization", "basic " + _tenant.OwnerKey);
+        var masonBody = await (await (await client.SendAsync(mason)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
+        Assert.Equal(_tenant.TenantId, masonBody.GetProperty("tenantId").GetString());
+
+        var standardBasic = new HttpRequestMessage(HttpMethod.Get, "/api/v1/tenants/current");
+        standardBasic.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(_tenant.OwnerKey + ":")));
+        await (await client.SendAsync(standardBasic)).AssertStatusAsync(HttpStatusCode.OK);
+
+        var signage = new HttpRequestMessage(HttpMethod.Get, "/api/v1/tenants/current");
+        signage.Headers.Add("X-Auth", $"{keyId}:{secret}");
+        await (await client.SendAsync(signage)).AssertStatusAsync(HttpStatusCode.OK);
+
+        var wrong = new HttpRequestMessage(HttpMethod.Get, "/api/v1/tenants/current");
+        wrong.Headers.Add("X-Auth", $"{keyId}:wrong");
+        await (await client.SendAsync(wrong)).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+    }
+
+    [Fact]
+    public async Task Secret_is_shown_once_and_stored_hashed()
+    {
+        using var owner = _tenant.OwnerClient();
+        var created = await (await owner.PostAsJsonAsync("/api/v1/api-keys", new { name = "once", scopes = new[] { Scopes.FleetRead } })).JsonAsync();
+        var secret = created.GetProperty("secret").GetString()!;
+        var keyId = created.GetProperty("key").GetProperty("keyId").GetString()!;
+
+        var listed = await (await owner.GetAsync("/api/v1/api-keys?limit=500")).Content.ReadAsStringAsync();
+        Assert.Contains(keyId, listed);
+        Assert.DoesNotContain(secret.Split('.')[1], listed);
+
+        var storage = _tenant.Server.Services.GetRequiredService<ServerlessFleet.Shared.Storage.FleetStorage>();
+        var row = (await storage.Table(ApiKeyStore.TableName).GetEntityAsync<Azure.Data.Tables.TableEntity>(keyId, "key")).Value;
+        Assert.DoesNotContain(row, kv => kv.Value is string s && s.Contains(secret.Split('.')[1]));
+    }
+
+    [Fact]
+    public async Task Creating_tenants_needs_the_bootstrap_key()
+    {
+        using var owner = _tenant.OwnerClient();
+        var response = await owner.PostAsJsonAsync("/api/v1/tenants", new { tenantId = "sneaky-tenant" });
+        await response.AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+
+        using var bootstrap = _tenant.Server.Client(FleetServer.BootstrapKey);
+        var duplicate = await bootstrap.PostAsJsonAsync("/api/v1/tenants", new { tenantId = _tenant.TenantId });
+        await duplicate.AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+    }
+
+    [Fact]
+    public async Task Invalid_key_requests_are_field_precise_400s()
+    {
+        using var owner = _tenant.OwnerClient();
+        var response = await owner.PostAsJsonAsync("/api/v1/api-keys", new { name = "", scopes = new[] { "fleet:everything" }, expiresAt = "2000-01-01T00:00:00Z" });
+        var body = await response.AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        var errors = body.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("name", out _));
+        Assert.True(errors.TryGetProperty("scopes", out _));
+        Assert.True(errors.TryGetProperty("expiresAt", out _));
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using ServerlessFleet.Tests.Infrastructure;
+
+namespace ServerlessFleet.Tests.Conventions;
+
+public sealed class ErrorShapeTests : IAsyncLifetime
+{
+    private FleetServer _server = null!;
+    private TestTenant _tenant = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await ProbeServer.Shared;
+        _tenant = await _server.CreateTenantAsync("errors");
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task Malformed_json_is_400()
+    {
+        using var client = _tenant.OwnerClient();
+        var response = await client.PostAsync("/api/v1/api-keys", new StringContent("{\"name\": ", Encoding.UTF8, "application/json"));
+        await response.AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+    }
+
+    [Fact]
+    public async Task Wrong_json_type_is_400()
+    {
+        using var client = _tenant.OwnerClient();
+        var response = await client.PostAsync("/api/v1/api-keys", new StringContent("{\"name\": 5, \"scopes\": \"fleet:read\"}", Encoding.UTF8, "application/json"));
+        await response.AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+    }
+
+    [Fact]
+    public async Task Non_numeric_limit_is_400()
+    {
+        using var client = _tenant.OwnerClient();
+        await (await client.GetAsync("/api/v1/api-keys?limit=lots")).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        await (await client.GetAsync("/api/v1/api-keys?limit=501")).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        await (await client.GetAsync("/api/v1/api-keys?limit=0")).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+    }
+
+    [Fact]
+    public async Task Unauthenticated_is_401_with_shape() =>
+        await (await _server.Client().GetAsync("/api/v1/api-keys")).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+
+    [Fact]
+    public async Task Forbidden_is_403_with_shape()
+    {
+        using var client = _server.Client(await _tenant.CreateKeyAsync("fleet:read"));
+        await (await client.GetAsync("/api/v1/api-keys")).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    [Fact]
+    public async Task Unknown_route_is_404_with_shape() =>
+        await (await _server.Client().GetAsync("/api/v1/no-such-thing")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+
+    [Fact]
+    public async Task Unknown_resource_is_404_with_shape()
+    {
+        using var client = _tenant.OwnerClient();
+        await (await client.DeleteAsync("/api/v1/api-keys/k00000000000000000000")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+    }
+
+    [Fact]
+    public async Task Wrong_method_is_405_with_shape() =>
+        await (await _server.Client().PutAsync("/api/health", null)).AssertErrorAsync(HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+
+    [Fact]
+    public async Task Oversize_body_is_413_with_shape()
+    {
+        using var client = _tenant.OwnerClient();
+        var huge = new string('a', 2 * 1024 * 1024);
+        var response = await client.PostAsync("/api/v1/api-keys", new StringContent($"{{\"name\":\"{huge}\"}}", Encoding.UTF8, "application/json"));
+        await response.AssertErrorAsync(HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
+    }
+
+    [Fact]
+    public async Task Unhandled_exception_is_500_without_internals()
+    {
+        var response = await _server.Client().GetAsync("/api/test/boom");
+        var body = await response.AssertErrorAsync(HttpStatusCode.InternalServerError, "internal_error");
+        Assert.DoesNotContain("internal detail", body.ToString());
+        Assert.DoesNotContain("   at ", body.ToString());
+    }
+
+    [Fact]
+    public async Task Callers_request_id_is_echoed_in_header_and_error()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/api-keys");
+        request.Headers.Add("X-Request-Id", "trace-1234");
+        var response = await _server.Client().SendAsync(request);
+        var body = await response.AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+        Assert.Equal("trace-1234", body.GetProperty("requestId").GetString());
+    }
+
+    [Fact]
+    public async Task Validation_errors_name_their_fields()
+    {
+        using var client = _tenant.OwnerClient();
+        var body = await (await client.PostAsJsonAsync("/api/v1/api-keys", new { scopes = Array.Empty<string>() }))
+            .AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        Assert.Equal(JsonValueKindArray, body.GetProperty("errors").GetProperty("scopes").ValueKind);
+    }
+
+    private const System.Text.Json.JsonValueKind JsonValueKindArray = System.Text.Json.JsonValueKind.Array;
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace ServerlessFleet.Tests.Infrastructure;
+
+/// <summary>
+/// One Azurite for the whole test run: the one named by <c>AzureWebJobsStorage</c> when set, otherwise a
+/// private in-memory instance on free loopback ports, started from the repository's pinned npm package.
+/// </summary>
+public static class Azurite
+{
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    private static readonly Lazy<string> Instance = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static Process? _process;
+
+    public static string ConnectionString => Instance.Value;
+
+    private static string Start()
+    {
+        var configured = Environment.GetEnvironmentVariable("AzureWebJobsStorage");
+        if (!string.IsNullOrWhiteSpace(configured)) return configured;
+
+        var root = RepositoryRoot.Find();
+        var azurite = Path.Combine(root, "node_modules", "azurite", "dist", "src", "azurite.js");
+        if (!File.Exists(azurite))
+            throw new InvalidOperationException($"Azurite is not installed at {azurite}; run 'npm ci' in {root}.");
+
+        var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+        var start = new ProcessStartInfo("node")
+        {
+            ArgumentList =
+            {
+                azurite, "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
+                "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(),
+                "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(),
+                "--tableHost", "127.0.0.1", "--tablePort", table.ToString(),
+            },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        _process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
+
+        foreach (var port in new[] { blob, queue, table }) WaitForPort(port);
+        return $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
+               $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;" +
+               $"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;" +
+               $"TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
+    }
+
+    private static void Stop()
+    {
+        try { if (_process is { HasExited: false }) _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static void WaitForPort(int port)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                client.Connect(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline && _process is { HasExited: false })
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+}
+
+public static class RepositoryRoot
+{
+    public static string Find()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ServerlessFleet.sln"))) return dir.FullName;
+        throw new InvalidOperationException("Cannot find the repository root (ServerlessFleet.sln) above " + AppContext.BaseDirectory);
+    }
+}

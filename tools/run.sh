@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs ServerlessFleet locally: Azurite on loopback (data under .azurite/), the API on http://127.0.0.1:7071
+# with the local trigger dispatcher driving queue and timer functions. Ctrl+C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+[ -x node_modules/.bin/azurite ] || npm ci --no-audit --no-fund
+dotnet build functions/ServerlessFleet.Functions -c Debug --nologo -v quiet
+
+mkdir -p .azurite
+node_modules/.bin/azurite --silent --disableTelemetry --skipApiVersionCheck --location .azurite \
+  --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 > .azurite/azurite.log 2>&1 &
+azurite_pid=$!
+trap 'kill $azurite_pid 2>/dev/null || true' EXIT INT TERM
+
+export AzureWebJobsStorage="${AzureWebJobsStorage:-UseDevelopmentStorage=true}"
+export Fleet__BootstrapKey="${Fleet__BootstrapKey:-local-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')}"
+export Fleet__PageTokenKey="${Fleet__PageTokenKey:-local-page-token-key}"
+
+cat <<MSG
+ServerlessFleet on http://127.0.0.1:7071  (API reference: http://127.0.0.1:7071/api/docs)
+Bootstrap key: $Fleet__BootstrapKey
+Try:
+  curl -s -X POST http://127.0.0.1:7071/api/v1/tenants -H "Authorization: Bearer $Fleet__BootstrapKey" \\
+       -H 'Content-Type: application/json' -d '{"tenantId":"acme"}'
+MSG
+dotnet functions/ServerlessFleet.Functions/bin/Debug/net10.0/ServerlessFleet.Functions.dll --urls http://127.0.0.1:7071

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test against a real Azurite: the one AzureWebJobsStorage names, or a private in-memory one the
+# test fixture starts on free loopback ports (and stops). Prints "N passed, N failed" from the real results.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+[ -x node_modules/.bin/azurite ] || npm ci --no-audit --no-fund || exit 1
+dotnet restore ServerlessFleet.sln || exit 1
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+dotnet test ServerlessFleet.sln --no-restore --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@"
+status=$?
+
+count() { grep -o "<Counters [^>]*>" "$1" | grep -o " $2=\"[0-9]*\"" | grep -o "[0-9]*" || echo 0; }
+passed=0
+failed=0
+for trx in $(find "$results" -name '*.trx'); do
+  passed=$((passed + $(count "$trx" passed)))
+  failed=$((failed + $(count "$trx" failed) + $(count "$trx" error) + $(count "$trx" timeout) + $(count "$trx" aborted)))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1 # the run itself failed (build error, crashed host): never report that as green
+fi
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
