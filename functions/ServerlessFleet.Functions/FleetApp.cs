@@ -7,6 +7,7 @@ using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Health;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Functions.OpenApi;
+using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Functions.Tenants;
 using ServerlessFleet.Shared;
 using ServerlessFleet.Shared.Auth;
@@ -14,6 +15,7 @@ using ServerlessFleet.Shared.Paging;
 using ServerlessFleet.Shared.Storage;
 using ServerlessFleet.Shared.Tenants;
 using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Orchestration;
 
 namespace ServerlessFleet.Functions;
 
@@ -55,6 +57,8 @@ public static class FleetApp
         app.MapFleetOpenApi();
         app.MapTenantsApi();
         app.MapApiKeysApi();
+        app.MapOrchestrationFunctions();
+        app.MapOrchestrationsApi();
     }
 
     private static void AddServices(IServiceCollection services, IConfiguration configuration, bool underFunctionsHost)
@@ -79,6 +83,7 @@ public static class FleetApp
         services.AddSingleton<TenantStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddOrchestrationRuntime();
 
         services.AddSingleton<FunctionCatalog>();
         services.AddSingleton(_ => HostSettings.Load(configuration, Path.Combine(AppContext.BaseDirectory, HostSettings.FileName)));
@@ -88,7 +93,7 @@ public static class FleetApp
     }
 
     private static StorageLayout StorageLayout() => new StorageLayout()
-        .AddTables(TenantStore.TableName, ApiKeyStore.TableName);
+        .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table);
 
     private static byte[] PageTokenKey(FleetOptions options, ILoggerFactory logs)
     {

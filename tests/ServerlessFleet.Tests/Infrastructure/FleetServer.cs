@@ -16,7 +16,12 @@ namespace ServerlessFleet.Tests.Infrastructure;
 public sealed class FleetServer : IAsyncDisposable
 {
     public const string BootstrapKey = "test-bootstrap-key-0123456789abcdef";
-    private static readonly Lazy<Task<FleetServer>> SharedInstance = new(() => StartAsync());
+    // One server for the whole run: every server sharing a storage account must know the same functions and
+    // orchestrators (as in production), so the probe functions and test orchestrations live here too.
+    private static readonly Lazy<Task<FleetServer>> SharedInstance = new(() => StartAsync(
+        new Dictionary<string, string?> { ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00" },
+        ProbeServer.Map,
+        Orchestration.TestOrchestrations.Register));
 
     private readonly WebApplication _app;
 
@@ -29,10 +34,11 @@ public sealed class FleetServer : IAsyncDisposable
     public Uri BaseAddress { get; }
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>The server most tests share; each test class works in its own tenant.</summary>
+    /// <summary>The server the tests share; each test class works in its own tenant. Failed messages are retried at once.</summary>
     public static Task<FleetServer> Shared => SharedInstance.Value;
 
-    public static async Task<FleetServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplication>? mapAdditional = null)
+    public static async Task<FleetServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplication>? mapAdditional = null,
+        Action<IServiceCollection>? services = null)
     {
         var app = FleetApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
         {
@@ -45,6 +51,7 @@ public sealed class FleetServer : IAsyncDisposable
                 ["Logging:LogLevel:Default"] = "Warning",
             });
             if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
+            services?.Invoke(builder.Services);
         }, mapAdditional);
         await app.StartAsync();
         return new FleetServer(app, new Uri(app.Urls.First()));

@@ -7,18 +7,14 @@ using ServerlessFleet.Functions.Hosting;
 namespace ServerlessFleet.Tests.Infrastructure;
 
 /// <summary>
-/// The real app plus probe functions that record what reaches them: a queue function that fails on demand,
-/// a timer, and an HTTP route that throws. Failed messages are retried at once so retry tests stay fast.
+/// Probe functions mapped into the shared test server that record what reaches them: a queue function that
+/// fails on demand, a timer, and an HTTP route that throws.
 /// </summary>
 public static class ProbeServer
 {
     public const string QueueName = "test-probe";
     public const string TimerSchedule = "*/1 * * * * *";
-    private static readonly Lazy<Task<FleetServer>> Instance = new(() => FleetServer.StartAsync(
-        new Dictionary<string, string?> { ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00" },
-        Map));
-
-    public static Task<FleetServer> Shared => Instance.Value;
+    public static Task<FleetServer> Shared => FleetServer.Shared;
 
     /// <summary>Every queue invocation received, by message text.</summary>
     public static ConcurrentDictionary<string, ConcurrentQueue<QueueInvocation>> QueueCalls { get; } = new();
@@ -26,7 +22,7 @@ public static class ProbeServer
     public static ConcurrentQueue<JsonObject> RawQueuePayloads { get; } = new();
     public static ConcurrentQueue<(DateTimeOffset At, TimerInvocation Invocation)> TimerCalls { get; } = new();
 
-    private static void Map(WebApplication app)
+    public static void Map(WebApplication app)
     {
         app.Use(async (context, next) =>
         {
