@@ -1,3 +1,4 @@
+using ServerlessFleet.DevStorage;
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Routing;

@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace ServerlessFleet.Tests.Infrastructure;
+namespace ServerlessFleet.DevStorage;
 
 /// <summary>
-/// One Azurite for the whole test run: the one named by <c>AzureWebJobsStorage</c> when set, otherwise a
-/// private in-memory instance on free loopback ports, started from the repository's pinned npm package.
+/// One Azurite per process: the one named by <c>AzureWebJobsStorage</c> when set, otherwise a private
+/// in-memory instance on free loopback ports, started from the repository's pinned npm package and stopped
+/// when the process exits.
 /// </summary>
 public static class Azurite
 {

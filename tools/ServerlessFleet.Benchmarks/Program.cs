@@ -1,0 +1,17 @@
+using ServerlessFleet.Benchmarks;
+
+// Usage: dotnet run -c Release --project tools/ServerlessFleet.Benchmarks -- <scenario> [options]
+//   orchestrations [instances=200] [activities=2000]
+var scenario = args.FirstOrDefault() ?? "orchestrations";
+int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
+
+switch (scenario)
+{
+    case "orchestrations":
+        await OrchestrationBenchmark.RunAsync(Arg(1, 200), Arg(2, 2000));
+        break;
+    default:
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: orchestrations");
+        return 2;
+}
+return 0;
