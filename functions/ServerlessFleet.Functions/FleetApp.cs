@@ -2,7 +2,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Devices;
+using ServerlessFleet.Functions.Groups;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Health;
 using ServerlessFleet.Functions.Hosting;
@@ -10,7 +13,10 @@ using ServerlessFleet.Functions.OpenApi;
 using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Functions.Tenants;
 using ServerlessFleet.Shared;
+using ServerlessFleet.Shared.Audit;
 using ServerlessFleet.Shared.Auth;
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Groups;
 using ServerlessFleet.Shared.Paging;
 using ServerlessFleet.Shared.Storage;
 using ServerlessFleet.Shared.Tenants;
@@ -59,6 +65,9 @@ public static class FleetApp
         app.MapApiKeysApi();
         app.MapOrchestrationFunctions();
         app.MapOrchestrationsApi();
+        app.MapDevicesApi();
+        app.MapGroupsApi();
+        app.MapAuditApi();
     }
 
     private static void AddServices(IServiceCollection services, IConfiguration configuration, bool underFunctionsHost)
@@ -84,6 +93,12 @@ public static class FleetApp
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddOrchestrationRuntime();
+        services.AddHttpContextAccessor();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<Auditor>();
+        services.AddSingleton<DeviceStore>();
+        services.AddSingleton<GroupStore>();
+        services.AddSingleton<GroupMover>();
 
         services.AddSingleton<FunctionCatalog>();
         services.AddSingleton(_ => HostSettings.Load(configuration, Path.Combine(AppContext.BaseDirectory, HostSettings.FileName)));
@@ -93,7 +108,8 @@ public static class FleetApp
     }
 
     private static StorageLayout StorageLayout() => new StorageLayout()
-        .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table);
+        .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table, AuditLog.TableName,
+            DeviceKeys.TableName, GroupStore.TableName);
 
     private static byte[] PageTokenKey(FleetOptions options, ILoggerFactory logs)
     {

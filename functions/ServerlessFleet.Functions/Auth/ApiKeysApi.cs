@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;
@@ -33,7 +34,7 @@ public static class ApiKeysApi
     }
 
     private static async Task<Created<CreatedApiKeyResponse>> CreateAsync(CreateApiKeyRequest request, Caller caller,
-        ApiKeyStore store, TimeProvider clock, CancellationToken ct)
+        ApiKeyStore store, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var name = request.Name?.Trim();
@@ -51,8 +52,9 @@ public static class ApiKeysApi
             throw FleetException.Forbidden($"A key cannot grant scopes it does not hold: {string.Join(", ", escalated)}.");
 
         var created = await store.CreateAsync(caller.TenantId, name!, scopes, request.ExpiresAt, caller.KeyId, ct);
-        return TypedResults.Created($"/api/v1/api-keys/{created.Key.KeyId}",
-            new CreatedApiKeyResponse(ApiKeyResponse.From(created.Key, clock.GetUtcNow()), created.Secret));
+        var key = ApiKeyResponse.From(created.Key, clock.GetUtcNow());
+        await audit.RecordAsync("apikey.create", "apikey", key.KeyId, null, key, ct);
+        return TypedResults.Created($"/api/v1/api-keys/{created.Key.KeyId}", new CreatedApiKeyResponse(key, created.Secret));
     }
 
     private static async Task<Ok<PagedResponse<ApiKeyResponse>>> ListAsync([AsParameters] PagingQuery query, HttpContext context,
@@ -63,9 +65,11 @@ public static class ApiKeysApi
         return TypedResults.Ok(paging.Respond(context, page.Map(k => ApiKeyResponse.From(k, now))));
     }
 
-    private static async Task<Ok<ApiKeyResponse>> RevokeAsync(string keyId, Caller caller, ApiKeyStore store, TimeProvider clock, CancellationToken ct)
+    private static async Task<Ok<ApiKeyResponse>> RevokeAsync(string keyId, Caller caller, ApiKeyStore store, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
-        var revoked = await store.RevokeAsync(caller.TenantId, keyId, ct);
-        return TypedResults.Ok(ApiKeyResponse.From(revoked, clock.GetUtcNow()));
+        var before = ApiKeyResponse.From(await store.GetAsync(caller.TenantId, keyId, ct), clock.GetUtcNow());
+        var revoked = ApiKeyResponse.From(await store.RevokeAsync(caller.TenantId, keyId, ct), clock.GetUtcNow());
+        await audit.RecordAsync("apikey.revoke", "apikey", keyId, before, revoked, ct);
+        return TypedResults.Ok(revoked);
     }
 }

@@ -13,8 +13,9 @@ public sealed record Caller(FleetPrincipal Principal)
 
     internal static void Set(HttpContext context, FleetPrincipal principal) => context.Items[ItemKey] = new Caller(principal);
 
-    public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) =>
-        ValueTask.FromResult<Caller?>(context.Items.TryGetValue(ItemKey, out var caller) && caller is Caller c
-            ? c
-            : throw new InvalidOperationException($"'{parameter.Name}' needs an authenticated route (RequireScope or RequireApiKey)."));
+    public static Caller From(HttpContext context) =>
+        context.Items.TryGetValue(ItemKey, out var caller) && caller is Caller c ? c
+            : throw new InvalidOperationException("The request has no authenticated caller.");
+
+    public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) => ValueTask.FromResult<Caller?>(From(context));
 }

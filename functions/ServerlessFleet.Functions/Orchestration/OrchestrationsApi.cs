@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
@@ -58,31 +59,35 @@ public static class OrchestrationsApi
     private static async Task<Ok<OrchestrationResponse>> GetAsync(string instanceId, Caller caller, OrchestrationClient client, CancellationToken ct) =>
         TypedResults.Ok(OrchestrationResponse.From(await FindAsync(instanceId, caller, client, ct)));
 
-    private static async Task<Accepted<OrchestrationResponse>> SuspendAsync(string instanceId, OrchestrationActionRequest? request, Caller caller, OrchestrationClient client, CancellationToken ct)
+    private static async Task<Accepted<OrchestrationResponse>> SuspendAsync(string instanceId, OrchestrationActionRequest? request, Caller caller, OrchestrationClient client, Auditor audit, CancellationToken ct)
     {
         var status = await FindAsync(instanceId, caller, client, ct);
         await client.SuspendAsync(instanceId, request?.Reason, ct);
+        await audit.RecordAsync("orchestration.suspend", "orchestration", instanceId, null, new { reason = request?.Reason }, ct);
         return Accepted(status);
     }
 
-    private static async Task<Accepted<OrchestrationResponse>> ResumeAsync(string instanceId, OrchestrationActionRequest? request, Caller caller, OrchestrationClient client, CancellationToken ct)
+    private static async Task<Accepted<OrchestrationResponse>> ResumeAsync(string instanceId, OrchestrationActionRequest? request, Caller caller, OrchestrationClient client, Auditor audit, CancellationToken ct)
     {
         var status = await FindAsync(instanceId, caller, client, ct);
         await client.ResumeAsync(instanceId, request?.Reason, ct);
+        await audit.RecordAsync("orchestration.resume", "orchestration", instanceId, null, new { reason = request?.Reason }, ct);
         return Accepted(status);
     }
 
-    private static async Task<Accepted<OrchestrationResponse>> TerminateAsync(string instanceId, OrchestrationActionRequest? request, Caller caller, OrchestrationClient client, CancellationToken ct)
+    private static async Task<Accepted<OrchestrationResponse>> TerminateAsync(string instanceId, OrchestrationActionRequest? request, Caller caller, OrchestrationClient client, Auditor audit, CancellationToken ct)
     {
         var status = await FindAsync(instanceId, caller, client, ct);
         await client.TerminateAsync(instanceId, request?.Reason ?? $"Terminated by {caller.KeyId}", ct);
+        await audit.RecordAsync("orchestration.terminate", "orchestration", instanceId, null, new { reason = request?.Reason }, ct);
         return Accepted(status);
     }
 
-    private static async Task<NoContent> PurgeAsync(string instanceId, Caller caller, OrchestrationClient client, CancellationToken ct)
+    private static async Task<NoContent> PurgeAsync(string instanceId, Caller caller, OrchestrationClient client, Auditor audit, CancellationToken ct)
     {
-        await FindAsync(instanceId, caller, client, ct);
+        var status = await FindAsync(instanceId, caller, client, ct);
         await client.PurgeAsync(instanceId, ct);
+        await audit.RecordAsync("orchestration.purge", "orchestration", instanceId, new { runtimeStatus = status.RuntimeStatus.ToString() }, null, ct);
         return TypedResults.NoContent();
     }
 

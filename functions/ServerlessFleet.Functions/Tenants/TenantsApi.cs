@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;
@@ -30,7 +31,7 @@ public static class TenantsApi
     }
 
     private static async Task<Created<CreatedTenantResponse>> CreateAsync(CreateTenantRequest request, Caller caller,
-        TenantStore tenants, ApiKeyStore keys, TimeProvider clock, CancellationToken ct)
+        TenantStore tenants, ApiKeyStore keys, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         errors.Require(request.TenantId is not null && TenantIds.IsValid(request.TenantId), "tenantId",
@@ -41,6 +42,7 @@ public static class TenantsApi
 
         var tenant = await tenants.CreateAsync(request.TenantId!, request.Name ?? request.TenantId!, request.MaxDevices, ct);
         var owner = await keys.CreateAsync(tenant.TenantId, "owner", [Scopes.AccountOwner], null, caller.KeyId, ct);
+        await audit.RecordAsync("tenant.create", "tenant", tenant.TenantId, null, TenantResponse.From(tenant), ct);
         return TypedResults.Created($"/api/v1/tenants/{tenant.TenantId}", new CreatedTenantResponse(
             TenantResponse.From(tenant), new CreatedApiKeyResponse(ApiKeyResponse.From(owner.Key, clock.GetUtcNow()), owner.Secret)));
     }

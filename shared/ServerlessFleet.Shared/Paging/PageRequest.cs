@@ -10,6 +10,13 @@ public sealed record PageRequest(int Limit, string? Start, IReadOnlyList<string?
     public const int MaxLimit = 500;
 
     public static PageRequest First(int limit) => new(limit, null, []);
+
+    /// <summary>The page that starts after <paramref name="cursor"/>, remembering where this one started.</summary>
+    public PageRequest After(string cursor) => new(Limit, cursor, [.. PreviousStarts, Start]);
+
+    /// <summary>The page before this one, or null on the first page.</summary>
+    public PageRequest? Back() => PreviousStarts.Count == 0 ? null
+        : new PageRequest(Limit, PreviousStarts[^1], PreviousStarts.Take(PreviousStarts.Count - 1).ToList());
 }
 
 /// <summary>One page of a list and the cursors around it.</summary>

@@ -32,10 +32,6 @@ public static class TablePager
             continuation = next;
         }
 
-        var nextPage = next is null ? null
-            : new PageRequest(request.Limit, next, [.. request.PreviousStarts, request.Start]);
-        var previousPage = request.PreviousStarts.Count == 0 ? null
-            : new PageRequest(request.Limit, request.PreviousStarts[^1], request.PreviousStarts.Take(request.PreviousStarts.Count - 1).ToList());
-        return new ListPage<T>(items, nextPage, previousPage);
+        return new ListPage<T>(items, next is null ? null : request.After(next), request.Back());
     }
 }

@@ -1,0 +1,16 @@
+using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Conventions;
+using ServerlessFleet.Shared.Audit;
+
+namespace ServerlessFleet.Functions.Audit;
+
+/// <summary>Records a mutation in the audit log with the caller and request id of the current request.</summary>
+public sealed class Auditor(AuditLog log, IHttpContextAccessor accessor)
+{
+    public Task RecordAsync(string action, string objectType, string objectId, object? before, object? after, CancellationToken ct)
+    {
+        var context = accessor.HttpContext ?? throw new InvalidOperationException("Auditing needs a request.");
+        var caller = Caller.From(context);
+        return log.RecordAsync(caller.TenantId, caller.KeyId, action, objectType, objectId, before, after, RequestIds.Get(context), ct);
+    }
+}
