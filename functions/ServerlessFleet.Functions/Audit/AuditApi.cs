@@ -52,7 +52,7 @@ public static class AuditApi
             var result = await log.ListAsync(tenantId, query, page, ct);
             foreach (var e in result.Items)
             {
-                var fields = new[] { e.Id, e.Time.ToString("O"), e.ActorKeyId, e.Action, e.ObjectType, e.ObjectId, e.RequestId ?? "", JsonSerializer.Serialize(e.Changes) };
+                var fields = new[] { e.Id, e.Time.ToString("O"), e.ActorKeyId, e.Action, e.ObjectType, e.ObjectId, e.RequestId ?? "", AuditLog.SerializeChanges(e.Changes) };
                 await writer.WriteLineAsync(string.Join(',', fields.Select(Csv)));
             }
             await writer.FlushAsync(ct);

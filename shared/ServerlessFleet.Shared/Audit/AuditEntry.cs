@@ -37,6 +37,9 @@ public static class ChangeSet
 
     private static void Diff(string path, JsonNode? before, JsonNode? after, IDictionary<string, FieldChange> changes)
     {
+        // A created or deleted object lists each of its fields, against nothing.
+        if (before is null && after is JsonObject) before = new JsonObject();
+        if (after is null && before is JsonObject) after = new JsonObject();
         if (before is JsonObject b && after is JsonObject a)
         {
             foreach (var key in b.Select(p => p.Key).Union(a.Select(p => p.Key)))

@@ -24,7 +24,7 @@ public sealed class AuditLog(FleetStorage storage, TimeProvider clock)
         var id = Guid.NewGuid().ToString("n")[..12];
         var changes = ChangeSet.Between(Snapshot(before), Snapshot(after));
         var entry = new AuditEntry($"{RowKey(time)}-{id}", time, tenantId, actorKeyId, action, objectType, objectId, changes, requestId);
-        var json = JsonSerializer.Serialize(changes);
+        var json = SerializeChanges(changes);
         await Table.AddEntityAsync(new TableEntity(tenantId, entry.Id)
         {
             ["Time"] = time,
@@ -33,7 +33,7 @@ public sealed class AuditLog(FleetStorage storage, TimeProvider clock)
             ["ObjectType"] = objectType,
             ["ObjectId"] = objectId,
             // Too large to keep whole: keep which fields changed.
-            ["Changes"] = json.Length <= MaxChangesLength ? json : JsonSerializer.Serialize(new Dictionary<string, FieldChange>
+            ["Changes"] = json.Length <= MaxChangesLength ? json : SerializeChanges(new Dictionary<string, FieldChange>
             {
                 ["$truncated"] = new(null, JsonSerializer.SerializeToNode(changes.Keys.ToList())),
             }),
@@ -55,6 +55,9 @@ public sealed class AuditLog(FleetStorage storage, TimeProvider clock)
         return TablePager.ReadAsync<TableEntity, AuditEntry>(Table, TableFilters.And(clauses.ToArray()), page, FromEntity, ct);
     }
 
+    /// <summary>The changes as the API shows them: <c>{"field": {"before": …, "after": …}}</c>.</summary>
+    public static string SerializeChanges(IReadOnlyDictionary<string, FieldChange> changes) => JsonSerializer.Serialize(changes, SnapshotJson);
+
     private static string RowKey(DateTimeOffset time) =>
         (DateTimeOffset.MaxValue.UtcTicks - time.UtcTicks).ToString("D19", CultureInfo.InvariantCulture);
 
@@ -73,6 +76,6 @@ public sealed class AuditLog(FleetStorage storage, TimeProvider clock)
     private static AuditEntry FromEntity(TableEntity e) => new(
         e.RowKey, e.GetDateTimeOffset("Time") ?? DateTimeOffset.MinValue, e.PartitionKey, e.GetString("ActorKeyId") ?? "",
         e.GetString("Action") ?? "", e.GetString("ObjectType") ?? "", e.GetString("ObjectId") ?? "",
-        JsonSerializer.Deserialize<Dictionary<string, FieldChange>>(e.GetString("Changes") ?? "{}") ?? new Dictionary<string, FieldChange>(),
+        JsonSerializer.Deserialize<Dictionary<string, FieldChange>>(e.GetString("Changes") ?? "{}", SnapshotJson) ?? new Dictionary<string, FieldChange>(),
         e.GetString("RequestId"));
 }
