@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.DeviceAuth;
 using ServerlessFleet.Functions.Devices;
 using ServerlessFleet.Functions.Groups;
 using ServerlessFleet.Functions.Conventions;
@@ -11,14 +12,17 @@ using ServerlessFleet.Functions.Health;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Functions.OpenApi;
 using ServerlessFleet.Functions.Orchestration;
+using ServerlessFleet.Functions.Telemetry;
 using ServerlessFleet.Functions.Tenants;
 using ServerlessFleet.Shared;
 using ServerlessFleet.Shared.Audit;
 using ServerlessFleet.Shared.Auth;
+using ServerlessFleet.Shared.DeviceAuth;
 using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Groups;
 using ServerlessFleet.Shared.Paging;
 using ServerlessFleet.Shared.Storage;
+using ServerlessFleet.Shared.Telemetry;
 using ServerlessFleet.Shared.Tenants;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Orchestration;
@@ -68,6 +72,9 @@ public static class FleetApp
         app.MapDevicesApi();
         app.MapGroupsApi();
         app.MapAuditApi();
+        app.MapDeviceAuthApi();
+        app.MapDeviceInventoryApi();
+        app.MapTelemetryApi();
     }
 
     private static void AddServices(IServiceCollection services, IConfiguration configuration, bool underFunctionsHost)
@@ -83,8 +90,9 @@ public static class FleetApp
         services.AddFleetOpenApi();
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(_ => new FleetStorage(configuration[StorageConnectionSetting]
-            ?? configuration.GetConnectionString(StorageConnectionSetting) ?? ""));
+        services.AddSingleton<StorageRequestCounter>();
+        services.AddSingleton(sp => new FleetStorage(configuration[StorageConnectionSetting]
+            ?? configuration.GetConnectionString(StorageConnectionSetting) ?? "", sp.GetRequiredService<StorageRequestCounter>()));
         services.AddSingleton(StorageLayout());
         services.AddSingleton(sp => new PageTokenCodec(PageTokenKey(sp.GetRequiredService<IOptions<FleetOptions>>().Value, sp.GetRequiredService<ILoggerFactory>())));
         services.AddSingleton<PageRequestParser>();
@@ -99,6 +107,18 @@ public static class FleetApp
         services.AddSingleton<DeviceStore>();
         services.AddSingleton<GroupStore>();
         services.AddSingleton<GroupMover>();
+        services.AddOptions<DeviceTokenOptions>().Bind(configuration.GetSection(DeviceTokenOptions.Section))
+            .PostConfigure<IOptions<FleetOptions>>((tokens, fleet) =>
+            {
+                // Without configured keys, development setups derive one from the bootstrap key; production sets its own (Key Vault).
+                if (tokens.SigningKeys.Count == 0 && !string.IsNullOrEmpty(fleet.Value.BootstrapKey))
+                    tokens.SigningKeys.Add(Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(fleet.Value.BootstrapKey), "device-token-key"u8)));
+            });
+        services.AddSingleton<DeviceTokens>();
+        services.AddSingleton<DeviceAdmission>();
+        services.AddSingleton<DeviceAuthenticator>();
+        services.AddSingleton<IDeviceDecommissionHook, ForgetAuthSetsOnDecommission>();
+        services.AddSingleton<TelemetryStore>();
 
         services.AddSingleton<FunctionCatalog>();
         services.AddSingleton(_ => HostSettings.Load(configuration, Path.Combine(AppContext.BaseDirectory, HostSettings.FileName)));
@@ -109,7 +129,7 @@ public static class FleetApp
 
     private static StorageLayout StorageLayout() => new StorageLayout()
         .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table, AuditLog.TableName,
-            DeviceKeys.TableName, GroupStore.TableName);
+            DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName);
 
     private static byte[] PageTokenKey(FleetOptions options, ILoggerFactory logs)
     {

@@ -13,10 +13,15 @@ public sealed class FleetOptions
     /// <summary>HMAC key (base64, or any text) that signs pagination tokens; must be the same on every instance.</summary>
     public string? PageTokenKey { get; set; }
 
+    /// <summary>Telemetry history older than this is deleted daily.</summary>
+    public int TelemetryRetentionDays { get; set; } = 30;
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(DefaultTenant) || !Tenants.TenantIds.IsValid(DefaultTenant))
             yield return "Fleet:DefaultTenant must be a valid tenant id (lowercase letters, digits and '-', 3-63 characters).";
+        if (TelemetryRetentionDays is < 1 or > 3650)
+            yield return "Fleet:TelemetryRetentionDays must be between 1 and 3650.";
         if (BootstrapKey is { Length: > 0 and < 24 })
             yield return "Fleet:BootstrapKey must be at least 24 characters long.";
     }

@@ -9,5 +9,8 @@ public sealed record ApiKeyAccess(string? Scope) : AccessMetadata;
 /// <summary>Only the bootstrap key from settings.</summary>
 public sealed record BootstrapAccess : AccessMetadata;
 
+/// <summary>A device token (JWT from POST /api/device/v1/auth); API keys are refused.</summary>
+public sealed record DeviceAccess : AccessMetadata;
+
 /// <summary>No credentials (health, the OpenAPI document, the API reference).</summary>
 public sealed record AnonymousAccess : AccessMetadata;

@@ -21,6 +21,9 @@ public static class FunctionEndpoints
     public static TBuilder RequireBootstrapKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithAccess(new BootstrapAccess(), ScopedErrors);
 
+    public static TBuilder RequireDevice<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithAccess(new DeviceAccess(), [400, 401, 404, 409, 500]);
+
     public static TBuilder AllowAnonymousAccess<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithAccess(new AnonymousAccess(), [500]);
 

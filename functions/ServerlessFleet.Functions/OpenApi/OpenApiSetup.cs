@@ -36,6 +36,13 @@ public static class OpenApiSetup
                     Scheme = "bearer",
                     Description = "An API key created with POST /api/v1/api-keys.",
                 };
+                document.Components.SecuritySchemes["deviceToken"] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    BearerFormat = "JWT",
+                    Description = "A device token from POST /api/device/v1/auth.",
+                };
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer((operation, context, _) =>
@@ -46,6 +53,7 @@ public static class OpenApiSetup
                     ApiKeyAccess { Scope: { } scope } => $"Requires scope `{scope}`.",
                     ApiKeyAccess => "Requires any valid API key.",
                     BootstrapAccess => "Requires the bootstrap key.",
+                    DeviceAccess => "Requires a device token (from POST /api/device/v1/auth); API keys are refused.",
                     AnonymousAccess => "Anonymous.",
                     _ => null,
                 };
@@ -56,10 +64,11 @@ public static class OpenApiSetup
                 {
                     ApiKeyAccess a => a.Scope ?? "authenticated",
                     BootstrapAccess => "bootstrap",
+                    DeviceAccess => "device",
                     _ => "anonymous",
                 }));
                 if (access is not AnonymousAccess)
-                    operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("apiKey", context.Document)] = [] }];
+                    operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(access is DeviceAccess ? "deviceToken" : "apiKey", context.Document)] = [] }];
                 return Task.CompletedTask;
             });
         });

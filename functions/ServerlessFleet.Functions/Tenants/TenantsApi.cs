@@ -10,9 +10,10 @@ namespace ServerlessFleet.Functions.Tenants;
 
 public sealed record CreateTenantRequest(string? TenantId, string? Name, int? MaxDevices);
 
-public sealed record TenantResponse(string TenantId, string Name, DateTimeOffset CreatedAt, int? MaxDevices)
+/// <summary><c>tenantToken</c> (what devices present to enrol) is shown to keys that may admit devices.</summary>
+public sealed record TenantResponse(string TenantId, string Name, DateTimeOffset CreatedAt, int? MaxDevices, string? TenantToken)
 {
-    public static TenantResponse From(Tenant t) => new(t.TenantId, t.Name, t.CreatedAt, t.MaxDevices);
+    public static TenantResponse From(Tenant t, bool withToken = true) => new(t.TenantId, t.Name, t.CreatedAt, t.MaxDevices, withToken ? t.TenantToken : null);
 }
 
 /// <summary>A new tenant comes with its first <c>account:owner</c> key, so it can be administered at once.</summary>
@@ -42,11 +43,11 @@ public static class TenantsApi
 
         var tenant = await tenants.CreateAsync(request.TenantId!, request.Name ?? request.TenantId!, request.MaxDevices, ct);
         var owner = await keys.CreateAsync(tenant.TenantId, "owner", [Scopes.AccountOwner], null, caller.KeyId, ct);
-        await audit.RecordAsync("tenant.create", "tenant", tenant.TenantId, null, TenantResponse.From(tenant), ct);
+        await audit.RecordAsync("tenant.create", "tenant", tenant.TenantId, null, TenantResponse.From(tenant, withToken: false), ct);
         return TypedResults.Created($"/api/v1/tenants/{tenant.TenantId}", new CreatedTenantResponse(
             TenantResponse.From(tenant), new CreatedApiKeyResponse(ApiKeyResponse.From(owner.Key, clock.GetUtcNow()), owner.Secret)));
     }
 
     private static async Task<Ok<TenantResponse>> GetCurrentAsync(Caller caller, TenantStore tenants, CancellationToken ct) =>
-        TypedResults.Ok(TenantResponse.From(await tenants.GetAsync(caller.TenantId, ct)));
+        TypedResults.Ok(TenantResponse.From(await tenants.GetAsync(caller.TenantId, ct), caller.Principal.Has(Scopes.FleetManager)));
 }

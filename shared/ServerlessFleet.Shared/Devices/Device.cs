@@ -38,6 +38,12 @@ public sealed record Device(
 {
     public const string UnassignedGroup = "unassigned";
 
+    /// <summary>Device tokens issued before this time are no longer accepted (set when the device is rejected).</summary>
+    public DateTimeOffset? TokensValidAfter { get; init; }
+
+    /// <summary>Individually revoked tokens that have not expired yet.</summary>
+    public IReadOnlyList<RevokedToken> RevokedTokens { get; init; } = [];
+
     public string? Release => Inventory("artifact_name", "release") is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     public double? BatteryPercent => Inventory("battery_percent", "batteryPercent") is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number
@@ -67,6 +73,8 @@ public sealed record Device(
         return null;
     }
 }
+
+public sealed record RevokedToken(string Jti, DateTimeOffset ExpiresAt);
 
 public sealed record NewDevice(string Serial, string? Name, string? OwnerRef, string HardwareVersion, string? DeviceType,
     string Group, IReadOnlyList<string> Tags);

@@ -28,6 +28,8 @@ internal static class DeviceEntity
             ["Release"] = d.Release,
             ["BatteryPercent"] = d.BatteryPercent,
             ["Imei"] = d.Imei,
+            ["TokensValidAfter"] = d.TokensValidAfter,
+            ["RevokedTokens"] = d.RevokedTokens.Count == 0 ? null : JsonSerializer.Serialize(d.RevokedTokens),
         };
         foreach (var scope in Enum.GetValues<AttributeScope>())
         {
@@ -54,7 +56,11 @@ internal static class DeviceEntity
             e.GetString("HardwareVersion") ?? "", e.GetString("DeviceType"), e.GetString("Group") ?? Device.UnassignedGroup,
             tags.Split('|', StringSplitOptions.RemoveEmptyEntries), e.GetString("Status") ?? DeviceStatuses.NoAuth,
             e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue, e.GetDateTimeOffset("UpdatedAt") ?? DateTimeOffset.MinValue,
-            e.GetDateTimeOffset("LastSeen"), attributes, e.ETag);
+            e.GetDateTimeOffset("LastSeen"), attributes, e.ETag)
+        {
+            TokensValidAfter = e.GetDateTimeOffset("TokensValidAfter"),
+            RevokedTokens = e.GetString("RevokedTokens") is { Length: > 0 } revoked ? JsonSerializer.Deserialize<List<RevokedToken>>(revoked)! : [],
+        };
     }
 
     public static string Column(AttributeScope scope) => "Attr" + scope;

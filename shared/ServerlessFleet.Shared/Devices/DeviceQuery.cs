@@ -28,7 +28,7 @@ public sealed record DeviceQuery(
 {
     public string StorageFilter(string tenantId)
     {
-        var clauses = new List<string?> { DeviceKeys.TenantRange(tenantId) };
+        var clauses = new List<string?> { DeviceKeys.TenantRange(tenantId), $"RowKey eq '{DeviceKeys.DeviceRow}'" };
         var statuses = Statuses is { Count: > 0 } ? Statuses : null;
         // Decommissioned devices are listed only when asked for by status.
         if (statuses is null || !statuses.Contains(DeviceStatuses.Decommissioned)) clauses.Add("Active eq true");

@@ -118,7 +118,7 @@ public sealed class DeviceStore(FleetStorage storage, TimeProvider clock)
     public async Task<IReadOnlyList<(string Serial, string Group, string? Release, string? DeviceType)>> ScanGroupsAsync(string tenantId, CancellationToken ct)
     {
         var rows = new List<(string, string, string?, string?)>();
-        var filter = TableFilters.And(DeviceKeys.TenantRange(tenantId), "Active eq true");
+        var filter = TableFilters.And(DeviceKeys.TenantRange(tenantId), $"RowKey eq '{DeviceKeys.DeviceRow}'", "Active eq true");
         await foreach (var row in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "Group", "Release", "DeviceType"], cancellationToken: ct))
             rows.Add((DeviceKeys.SerialOf(row.PartitionKey), row.GetString("Group") ?? Device.UnassignedGroup, row.GetString("Release"), row.GetString("DeviceType")));
         return rows;

@@ -14,14 +14,23 @@ public sealed class FleetStorage
     private readonly ConcurrentDictionary<string, TableClient> _tables = new();
     private readonly ConcurrentDictionary<string, QueueClient> _queues = new();
 
-    public FleetStorage(string connectionString)
+    public FleetStorage(string connectionString, StorageRequestCounter? counter = null)
     {
         if (string.IsNullOrWhiteSpace(connectionString))
             throw new InvalidOperationException("The storage connection setting 'AzureWebJobsStorage' is not set.");
-        Tables = new TableServiceClient(connectionString);
-        Queues = new QueueServiceClient(connectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
-        Blobs = new BlobServiceClient(connectionString);
+        Counter = counter ?? new StorageRequestCounter();
+        var tableOptions = new TableClientOptions();
+        tableOptions.AddPolicy(Counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        queueOptions.AddPolicy(Counter, Azure.Core.HttpPipelinePosition.PerCall);
+        var blobOptions = new BlobClientOptions();
+        blobOptions.AddPolicy(Counter, Azure.Core.HttpPipelinePosition.PerCall);
+        Tables = new TableServiceClient(connectionString, tableOptions);
+        Queues = new QueueServiceClient(connectionString, queueOptions);
+        Blobs = new BlobServiceClient(connectionString, blobOptions);
     }
+
+    public StorageRequestCounter Counter { get; }
 
     public TableServiceClient Tables { get; }
     public QueueServiceClient Queues { get; }

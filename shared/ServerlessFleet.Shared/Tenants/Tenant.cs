@@ -2,7 +2,8 @@ using System.Text.RegularExpressions;
 
 namespace ServerlessFleet.Shared.Tenants;
 
-public sealed record Tenant(string TenantId, string Name, DateTimeOffset CreatedAt, int? MaxDevices);
+/// <summary>A tenant. <see cref="TenantToken"/> is what its devices present when they first authenticate.</summary>
+public sealed record Tenant(string TenantId, string Name, DateTimeOffset CreatedAt, int? MaxDevices, string TenantToken);
 
 public static partial class TenantIds
 {

@@ -85,6 +85,12 @@ public sealed class FleetServer : IAsyncDisposable
 
 public sealed record TestTenant(FleetServer Server, string TenantId, string OwnerKey)
 {
+    public async Task<string> TenantTokenAsync()
+    {
+        using var owner = OwnerClient();
+        return (await (await owner.GetAsync("/api/v1/tenants/current")).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("tenantToken").GetString()!;
+    }
+
     public HttpClient OwnerClient() => Server.Client(OwnerKey);
 
     public async Task<string> CreateKeyAsync(params string[] scopes)

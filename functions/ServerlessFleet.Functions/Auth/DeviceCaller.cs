@@ -1,0 +1,19 @@
+using System.Reflection;
+using ServerlessFleet.Shared.DeviceAuth;
+
+namespace ServerlessFleet.Functions.Auth;
+
+/// <summary>The authenticated device of a device-API request, bound as a handler parameter.</summary>
+public sealed record DeviceCaller(DevicePrincipal Principal)
+{
+    private const string ItemKey = "fleet.device";
+
+    public string TenantId => Principal.TenantId;
+    public string Serial => Principal.Serial;
+
+    internal static void Set(HttpContext context, DevicePrincipal principal) => context.Items[ItemKey] = new DeviceCaller(principal);
+
+    public static ValueTask<DeviceCaller?> BindAsync(HttpContext context, ParameterInfo parameter) =>
+        ValueTask.FromResult<DeviceCaller?>(context.Items.TryGetValue(ItemKey, out var caller) && caller is DeviceCaller c
+            ? c : throw new InvalidOperationException($"'{parameter.Name}' needs a device route (RequireDevice)."));
+}

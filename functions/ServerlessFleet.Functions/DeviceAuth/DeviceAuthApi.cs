@@ -1,0 +1,156 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ServerlessFleet.Functions.Audit;
+using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Conventions;
+using ServerlessFleet.Functions.Devices;
+using ServerlessFleet.Functions.Hosting;
+using ServerlessFleet.Shared.Auth;
+using ServerlessFleet.Shared.DeviceAuth;
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Tenants;
+
+namespace ServerlessFleet.Functions.DeviceAuth;
+
+public sealed record DeviceTokenResponse(string Token, DateTimeOffset ExpiresAt);
+public sealed record AuthSetResponse(string Id, string Serial, JsonObject Identity, string PublicKey, string KeyType, string Status,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public static AuthSetResponse From(AuthSet s) => new(s.Id, s.Serial, s.Identity, s.PublicKey, s.KeyType.ToString(), s.Status, s.CreatedAt, s.UpdatedAt);
+}
+public sealed record AuthSetStatusRequest(string? Status);
+public sealed record PreauthorizeRequest(JsonObject? Identity, string? PublicKey);
+public sealed record CountResponse(int Count);
+
+/// <summary>Mender's device authentication (API.md §3) and admission management (§2 "Device admission").</summary>
+public static class DeviceAuthApi
+{
+    public const string SignatureHeader = "X-Fleet-Signature";
+    private const int MaxAuthBodyBytes = 16 * 1024;
+
+    public static IEndpointRouteBuilder MapDeviceAuthApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/device/v1/auth", AuthenticateAsync).WithName("AuthenticateDevice").WithTags("Device API")
+            .WithSummary($"Device authentication: body {{identity{{serial,…}}, publicKey (PEM), tenantToken}} signed in {SignatureHeader} (base64; RSA PKCS#1 v1.5 SHA-256, ECDSA P-256 SHA-256 DER or raw r|s, or Ed25519). 200 with a token when accepted; 401 while pending or when rejected")
+            .Accepts<JsonObject>("application/json").Produces<DeviceTokenResponse>(200)
+            .AllowAnonymousAccess();
+
+        var admin = app.MapGroup("/api/v1").WithTags("Device admission");
+        admin.MapGet("/device-auth", ListAsync).WithName("ListAuthSets").WithSummary("Auth sets by status (pending, accepted, rejected, preauthorized)").RequireScope(Scopes.FleetManager);
+        admin.MapGet("/device-auth/count", CountAsync).WithName("CountDevicesByStatus").WithSummary("Number of devices with an admission status").RequireScope(Scopes.FleetManager);
+        admin.MapPost("/device-auth/preauthorize", PreauthorizeAsync).WithName("PreauthorizeDevice")
+            .WithSummary("Preauthorize identity + public key: the device is accepted on its first matching request").RequireScope(Scopes.FleetManager);
+        admin.MapDelete("/device-auth/tokens/{jti}", RevokeTokenAsync).WithName("RevokeDeviceToken")
+            .WithSummary("Revoke a device token; the device must authenticate again").RequireScope(Scopes.FleetManager);
+        admin.MapPut("/devices/{serial}/auth/{authSetId}/status", SetStatusAsync).WithName("SetAuthSetStatus")
+            .WithSummary("Accept or reject an auth set (pending→accepted|rejected, rejected→accepted, accepted→rejected)").RequireScope(Scopes.FleetManager);
+        return app;
+    }
+
+    private static async Task<IResult> AuthenticateAsync(HttpContext context, TenantStore tenants, DeviceAdmission admission, CancellationToken ct)
+    {
+        var body = await ReadBodyAsync(context.Request, ct);
+        var signature = TryBase64(context.Request.Headers[SignatureHeader].ToString())
+            ?? throw FleetException.Unauthenticated($"{SignatureHeader} must hold the base64 signature of the request body.");
+        JsonObject request;
+        try { request = JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object"); }
+        catch (JsonException e) { throw FleetException.Validation("body", $"The body is not a JSON object: {e.Message}"); }
+
+        var errors = new ValidationErrors();
+        var identity = request["identity"] as JsonObject;
+        var serial = identity?["serial"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        errors.Require(serial is not null && DevicesApi.SerialPattern().IsMatch(serial), "identity.serial", "identity.serial is required: 1-128 of A-Z a-z 0-9 . _ : -");
+        var key = DevicePublicKey.TryParse(request["publicKey"] is JsonValue k && k.TryGetValue<string>(out var pem) ? pem : null);
+        errors.Require(key is not null, "publicKey", "publicKey must be a PEM public key: RSA (2048+ bits), ECDSA P-256 or Ed25519.");
+        var tenantToken = request["tenantToken"] is JsonValue t && t.TryGetValue<string>(out var tt) ? tt : null;
+        errors.Require(tenantToken is not null, "tenantToken", "tenantToken is required.");
+        errors.ThrowIfAny();
+
+        // Nothing is stored unless the body is signed by the key it carries and names a real tenant.
+        if (!key!.Verify(body, signature)) throw FleetException.Unauthenticated("The signature does not match the body and public key.");
+        var tenant = await tenants.FindByTokenAsync(tenantToken!, ct) ?? throw FleetException.Unauthenticated("Unknown tenant token.");
+
+        var result = await admission.AuthenticateAsync(tenant, serial!, identity!, key, ct);
+        return result.Outcome switch
+        {
+            AuthOutcome.Accepted => TypedResults.Ok(new DeviceTokenResponse(result.Token!.Token, result.Token.ExpiresAt)),
+            AuthOutcome.Pending => throw FleetException.Unauthenticated("The device is pending admission."),
+            _ => throw FleetException.Unauthenticated("The device is not admitted."),
+        };
+    }
+
+    private static async Task<Ok<PagedResponse<AuthSetResponse>>> ListAsync(HttpContext context, string? status, [AsParameters] PagingQuery paging,
+        Caller caller, Paging pages, DeviceAdmission admission, CancellationToken ct)
+    {
+        if (status is not null && !AuthSetStatuses.All.Contains(status))
+            throw FleetException.Validation("status", "status is pending, accepted, rejected or preauthorized.");
+        var page = await admission.ListAsync(caller.TenantId, status, pages.Parse(context, paging), ct);
+        return TypedResults.Ok(pages.Respond(context, page.Map(AuthSetResponse.From)));
+    }
+
+    private static async Task<Ok<CountResponse>> CountAsync(string? status, Caller caller, DeviceAdmission admission, CancellationToken ct)
+    {
+        if (status is not null && !DeviceStatuses.All.Contains(status))
+            throw FleetException.Validation("status", "status is noauth, pending, accepted, rejected, preauthorized or decommissioned.");
+        return TypedResults.Ok(new CountResponse(await admission.CountAsync(caller.TenantId, status, ct)));
+    }
+
+    private static async Task<Created<AuthSetResponse>> PreauthorizeAsync(PreauthorizeRequest request, Caller caller, TenantStore tenants,
+        DeviceAdmission admission, Auditor audit, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var serial = request.Identity?["serial"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        errors.Require(serial is not null && DevicesApi.SerialPattern().IsMatch(serial), "identity.serial", "identity.serial is required: 1-128 of A-Z a-z 0-9 . _ : -");
+        var key = DevicePublicKey.TryParse(request.PublicKey);
+        errors.Require(key is not null, "publicKey", "publicKey must be a PEM public key: RSA (2048+ bits), ECDSA P-256 or Ed25519.");
+        errors.ThrowIfAny();
+        var set = await admission.PreauthorizeAsync(await tenants.GetAsync(caller.TenantId, ct), serial!, request.Identity!, key!, ct);
+        await audit.RecordAsync("device.preauthorize", "device", serial!, null, new { authSet = set.Id, status = set.Status }, ct);
+        return TypedResults.Created($"/api/v1/device-auth?status=preauthorized", AuthSetResponse.From(set));
+    }
+
+    private static async Task<NoContent> RevokeTokenAsync(string jti, Caller caller, DeviceAdmission admission, DeviceStore devices, Auditor audit, CancellationToken ct)
+    {
+        await admission.RevokeTokenAsync(caller.TenantId, jti, devices, ct);
+        await audit.RecordAsync("device.token.revoke", "deviceToken", jti, null, new { revoked = true }, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<AuthSetResponse>> SetStatusAsync(string serial, string authSetId, AuthSetStatusRequest request, Caller caller,
+        TenantStore tenants, DeviceAdmission admission, Auditor audit, CancellationToken ct)
+    {
+        if (request.Status is not (AuthSetStatuses.Accepted or AuthSetStatuses.Rejected))
+            throw FleetException.Validation("status", "status is accepted or rejected.");
+        var set = await admission.SetStatusAsync(await tenants.GetAsync(caller.TenantId, ct), serial, authSetId, request.Status, ct);
+        await audit.RecordAsync($"device.auth.{request.Status}", "device", serial, null, new { authSet = authSetId, status = set.Status }, ct);
+        return TypedResults.Ok(AuthSetResponse.From(set));
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[4096];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > MaxAuthBodyBytes) throw new FleetException(ErrorCategory.PayloadTooLarge, $"An auth request is at most {MaxAuthBodyBytes} bytes.");
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static byte[]? TryBase64(string text)
+    {
+        if (text.Length is 0 or > 2048) return null;
+        var bytes = new byte[text.Length];
+        return Convert.TryFromBase64String(text, bytes, out var n) ? bytes[..n] : null;
+    }
+}
+
+/// <summary>A decommissioned device's auth sets go; if it returns it is a pending device again.</summary>
+internal sealed class ForgetAuthSetsOnDecommission(DeviceAdmission admission) : IDeviceDecommissionHook
+{
+    public Task OnDecommissionedAsync(Device device, CancellationToken ct) => admission.ForgetAuthSetsAsync(device.TenantId, device.Serial, ct);
+}

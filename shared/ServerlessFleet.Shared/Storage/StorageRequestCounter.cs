@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using Azure.Core;
+using Azure.Core.Pipeline;
+
+namespace ServerlessFleet.Shared.Storage;
+
+/// <summary>
+/// Counts every request the app sends to storage, by HTTP method and first path segment (the table, queue or
+/// container). Cheap enough to leave on; it is how tests prove that a hot path does one read and no write.
+/// </summary>
+public sealed class StorageRequestCounter : HttpPipelinePolicy
+{
+    private readonly ConcurrentDictionary<string, long> _counts = new();
+
+    public long Reads(string resource) => Count("GET", resource);
+    public long Writes(string resource) =>
+        new[] { "PUT", "POST", "PATCH", "MERGE", "DELETE" }.Sum(m => Count(m, resource));
+
+    public long Count(string method, string resource) => _counts.GetValueOrDefault($"{method} {resource}");
+
+    /// <summary>Requests to one entity's partition (point reads and single-entity writes; batches are not attributed).</summary>
+    public long EntityReads(string resource, string partitionKey) => _counts.GetValueOrDefault($"GET {resource} {partitionKey}");
+
+    public long EntityWrites(string resource, string partitionKey) =>
+        new[] { "PUT", "POST", "PATCH", "MERGE", "DELETE" }.Sum(m => _counts.GetValueOrDefault($"{m} {resource} {partitionKey}"));
+
+    public IReadOnlyDictionary<string, long> Snapshot() => new Dictionary<string, long>(_counts);
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        Record(message);
+        ProcessNext(message, pipeline);
+    }
+
+    public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        Record(message);
+        return ProcessNextAsync(message, pipeline);
+    }
+
+    private void Record(HttpMessage message)
+    {
+        // Path: /{account}/{resource}... on the emulator, /{resource}... on Azure; keys look like table(PK,RK).
+        var segments = message.Request.Uri.Path.Trim('/').Split('/');
+        var resource = segments.Length > 1 && segments[0] == "devstoreaccount1" ? segments[1] : segments[0];
+        var paren = resource.IndexOf('(');
+        var keys = paren > 0 ? Uri.UnescapeDataString(resource[paren..]) : null;
+        if (paren > 0) resource = resource[..paren];
+        _counts.AddOrUpdate($"{message.Request.Method} {resource}", 1, (_, n) => n + 1);
+        const string marker = "PartitionKey='";
+        if (keys?.IndexOf(marker, StringComparison.Ordinal) is >= 0 and var start)
+        {
+            var from = start + marker.Length;
+            var end = keys.IndexOf("',", from, StringComparison.Ordinal);
+            if (end > from) _counts.AddOrUpdate($"{message.Request.Method} {resource} {keys[from..end].Replace("''", "'")}", 1, (_, n) => n + 1);
+        }
+    }
+}
