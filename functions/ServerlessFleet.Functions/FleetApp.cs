@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using ServerlessFleet.Functions.Artifacts;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.DeviceAuth;
@@ -15,6 +16,7 @@ using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Functions.Telemetry;
 using ServerlessFleet.Functions.Tenants;
 using ServerlessFleet.Shared;
+using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Audit;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.DeviceAuth;
@@ -75,6 +77,7 @@ public static class FleetApp
         app.MapDeviceAuthApi();
         app.MapDeviceInventoryApi();
         app.MapTelemetryApi();
+        app.MapArtifactsApi();
     }
 
     private static void AddServices(IServiceCollection services, IConfiguration configuration, bool underFunctionsHost)
@@ -119,6 +122,8 @@ public static class FleetApp
         services.AddSingleton<DeviceAuthenticator>();
         services.AddSingleton<IDeviceDecommissionHook, ForgetAuthSetsOnDecommission>();
         services.AddSingleton<TelemetryStore>();
+        services.AddSingleton<ArtifactStore>();
+        services.AddSingleton<ArtifactBlobs>();
 
         services.AddSingleton<FunctionCatalog>();
         services.AddSingleton(_ => HostSettings.Load(configuration, Path.Combine(AppContext.BaseDirectory, HostSettings.FileName)));
@@ -129,7 +134,8 @@ public static class FleetApp
 
     private static StorageLayout StorageLayout() => new StorageLayout()
         .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table, AuditLog.TableName,
-            DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName);
+            DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName)
+        .AddContainers(ArtifactBlobs.Container);
 
     private static byte[] PageTokenKey(FleetOptions options, ILoggerFactory logs)
     {

@@ -13,6 +13,12 @@ public sealed class FleetOptions
     /// <summary>HMAC key (base64, or any text) that signs pagination tokens; must be the same on every instance.</summary>
     public string? PageTokenKey { get; set; }
 
+    /// <summary>Largest artifact accepted, by either upload path.</summary>
+    public long MaxArtifactBytes { get; set; } = 100L * 1024 * 1024;
+
+    /// <summary>Lifetime of artifact download links.</summary>
+    public int DownloadUrlMinutes { get; set; } = 15;
+
     /// <summary>Telemetry history older than this is deleted daily.</summary>
     public int TelemetryRetentionDays { get; set; } = 30;
 

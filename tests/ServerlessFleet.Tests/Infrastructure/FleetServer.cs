@@ -17,10 +17,15 @@ namespace ServerlessFleet.Tests.Infrastructure;
 public sealed class FleetServer : IAsyncDisposable
 {
     public const string BootstrapKey = "test-bootstrap-key-0123456789abcdef";
+    public const long ArtifactLimitBytes = 40L * 1024 * 1024;
     // One server for the whole run: every server sharing a storage account must know the same functions and
     // orchestrators (as in production), so the probe functions and test orchestrations live here too.
     private static readonly Lazy<Task<FleetServer>> SharedInstance = new(() => StartAsync(
-        new Dictionary<string, string?> { ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00" },
+        new Dictionary<string, string?>
+        {
+            ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
+            ["Fleet:MaxArtifactBytes"] = ArtifactLimitBytes.ToString(),
+        },
         ProbeServer.Map,
         Orchestration.TestOrchestrations.Register));
 

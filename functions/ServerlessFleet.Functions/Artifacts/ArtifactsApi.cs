@@ -1,0 +1,220 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using ServerlessFleet.Functions.Audit;
+using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Conventions;
+using ServerlessFleet.Functions.Hosting;
+using ServerlessFleet.Shared;
+using ServerlessFleet.Shared.Artifacts;
+using ServerlessFleet.Shared.Auth;
+using ServerlessFleet.Shared.Errors;
+
+namespace ServerlessFleet.Functions.Artifacts;
+
+public sealed record ArtifactResponse(string Id, string Name, string Version, string Kind, IReadOnlyList<string> DeviceTypesCompatible,
+    string? Description, JsonObject Provides, JsonObject Depends, long Size, string Sha256, string ContentType, string? FileName, DateTimeOffset CreatedAt)
+{
+    public static ArtifactResponse From(Artifact a) => new(a.Id, a.Metadata.Name, a.Metadata.Version, a.Metadata.Kind, a.Metadata.DeviceTypesCompatible,
+        a.Metadata.Description, a.Metadata.Provides, a.Metadata.Depends, a.Size, a.Sha256, a.ContentType, a.FileName, a.CreatedAt);
+}
+
+public sealed record StartUploadRequest(string? Name, string? Version, string? Kind, List<string>? DeviceTypesCompatible, string? Description,
+    JsonNode? Provides, JsonNode? Depends, string? FileName, string? ContentType, int? ExpiresInSeconds);
+
+public sealed record UploadResponse(string UploadId, Uri UploadUrl, DateTimeOffset ExpiresAt);
+public sealed record DownloadResponse(Uri Uri, DateTimeOffset ExpiresAt);
+public sealed record ReleaseResponse(string Name, string Version, IReadOnlyList<string> DeviceTypes, IReadOnlyList<ArtifactResponse> Artifacts);
+
+/// <summary>The artifact registry (API.md §2 "Artifacts and releases"): registry:read to read, registry:admin to write.</summary>
+public static class ArtifactsApi
+{
+    public static IEndpointRouteBuilder MapArtifactsApi(this IEndpointRouteBuilder app)
+    {
+        var artifacts = app.MapGroup("/api/v1/artifacts").WithTags("Artifacts");
+        artifacts.MapPost("", UploadAsync).WithName("UploadArtifact")
+            .WithSummary("multipart/form-data: fields name, version, kind, deviceTypesCompatible (repeatable or comma-separated), description, provides, depends (JSON), then the file part; streamed to Blob, sha256 and size computed by the server")
+            .Accepts<IFormFile>("multipart/form-data").Produces<ArtifactResponse>(201).Produces<ErrorBody>(409).Produces<ErrorBody>(413)
+            .RequireScope(Scopes.RegistryAdmin);
+        artifacts.MapPost("/uploads", StartUploadAsync).WithName("StartArtifactUpload")
+            .WithSummary("Direct upload of a large file: returns a write-only SAS URL to PUT the file (or its blocks) to Blob storage").RequireScope(Scopes.RegistryAdmin);
+        artifacts.MapPost("/uploads/{uploadId}:complete", CompleteUploadAsync).WithName("CompleteArtifactUpload")
+            .WithSummary("Registers an uploaded file after computing its sha256 and size from the stored blob").RequireScope(Scopes.RegistryAdmin);
+        artifacts.MapGet("", ListAsync).WithName("ListArtifacts").WithSummary("Artifacts (filters name, version, kind, deviceType), oldest first").RequireScope(Scopes.RegistryRead);
+        artifacts.MapGet("/{id}", GetAsync).WithName("GetArtifact").WithSummary("An artifact").RequireScope(Scopes.RegistryRead);
+        artifacts.MapGet("/{id}/download", DownloadAsync).WithName("DownloadArtifact")
+            .WithSummary("A short-lived read-only SAS link (default 15 minutes; ?expiresInSeconds= 1-86400); Range requests work on it").RequireScope(Scopes.RegistryRead);
+        artifacts.MapDelete("/{id}", DeleteAsync).WithName("DeleteArtifact").WithSummary("Delete an artifact (409 while an active deployment uses it)").RequireScope(Scopes.RegistryAdmin);
+        app.MapGet("/api/v1/releases", ReleasesAsync).WithName("ListReleases").WithTags("Artifacts")
+            .WithSummary("Artifacts grouped by name + version, with their device types (filter name)").RequireScope(Scopes.RegistryRead);
+        app.MapTimerFunction("ArtifactUploadCleanup", "0 */30 * * * *", CleanUpAbandonedUploadsAsync);
+        return app;
+    }
+
+    private static async Task<Created<ArtifactResponse>> UploadAsync(HttpContext context, Caller caller, ArtifactStore store, ArtifactBlobs blobs,
+        IOptions<FleetOptions> options, Auditor audit, TimeProvider clock, CancellationToken ct)
+    {
+        var limit = options.Value.MaxArtifactBytes;
+        // Room for the multipart framing and form fields around the file; the file itself is counted exactly below.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit + 1024 * 1024;
+        var boundary = Boundary(context.Request.ContentType);
+        var id = store.NewId();
+        var fields = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        (string Sha256, long Size, string ContentType, string? FileName)? file = null;
+        try
+        {
+            var reader = new MultipartReader(boundary, context.Request.Body);
+            while (await reader.ReadNextSectionAsync(ct) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)) continue;
+                if (disposition.IsFileDisposition())
+                {
+                    if (file is not null) throw FleetException.Validation("file", "Send exactly one file.");
+                    var contentType = section.ContentType ?? "application/octet-stream";
+                    await using var hashing = new HashingStream(section.Body, limit);
+                    await blobs.UploadAsync(caller.TenantId, id, hashing, contentType, ct);
+                    file = (hashing.Sha256Hex(), hashing.BytesRead, contentType, disposition.FileName.Value?.Trim('"'));
+                }
+                else if (disposition.Name.Value is { } name)
+                {
+                    using var text = new StreamReader(section.Body);
+                    var value = await text.ReadToEndAsync(ct);
+                    if (value.Length > 16 * 1024) throw FleetException.Validation(name, "Form fields are at most 16 KB.");
+                    if (!fields.TryGetValue(name, out var list)) fields[name] = list = [];
+                    list.Add(value);
+                }
+            }
+            if (file is not { } stored) throw FleetException.Validation("file", "The form has no file part.");
+            var metadata = ArtifactRules.Validate(First(fields, "name"), First(fields, "version"), First(fields, "kind"),
+                fields.GetValueOrDefault("deviceTypesCompatible")?.SelectMany(v => v.Split(',')).ToList(), First(fields, "description"),
+                Json(fields, "provides"), Json(fields, "depends"));
+            var artifact = await store.RegisterAsync(new Artifact(id, caller.TenantId, metadata, stored.Size, stored.Sha256, stored.ContentType, stored.FileName, clock.GetUtcNow()), ct);
+            await blobs.SetDetailsAsync(caller.TenantId, id, stored.Sha256, stored.ContentType, ct);
+            await audit.RecordAsync("artifact.create", "artifact", id, null, ArtifactResponse.From(artifact), ct);
+            return TypedResults.Created($"/api/v1/artifacts/{id}", ArtifactResponse.From(artifact));
+        }
+        catch
+        {
+            // Nothing is left behind by a refused upload.
+            await blobs.DeleteAsync(caller.TenantId, id, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private static async Task<Created<UploadResponse>> StartUploadAsync(StartUploadRequest request, Caller caller, ArtifactStore store, ArtifactBlobs blobs,
+        Auditor audit, TimeProvider clock, CancellationToken ct)
+    {
+        var metadata = ArtifactRules.Validate(request.Name, request.Version, request.Kind, request.DeviceTypesCompatible, request.Description, request.Provides, request.Depends);
+        var lifetime = Lifetime(request.ExpiresInSeconds, TimeSpan.FromHours(1), "expiresInSeconds");
+        await store.EnsureUniqueAsync(caller.TenantId, metadata, ct);
+        var id = store.NewId();
+        var url = blobs.WriteUrl(caller.TenantId, id, lifetime);
+        await store.SaveUploadAsync(new PendingUpload(id, caller.TenantId, metadata, request.FileName, request.ContentType ?? "application/octet-stream", url.ExpiresAt), ct);
+        await audit.RecordAsync("artifact.upload.start", "artifactUpload", id, null, new { metadata.Name, metadata.Version }, ct);
+        return TypedResults.Created($"/api/v1/artifacts/uploads/{id}", new UploadResponse(id, url.Uri, url.ExpiresAt));
+    }
+
+    private static async Task<Created<ArtifactResponse>> CompleteUploadAsync(string uploadId, Caller caller, ArtifactStore store, ArtifactBlobs blobs,
+        IOptions<FleetOptions> options, Auditor audit, TimeProvider clock, CancellationToken ct)
+    {
+        var upload = await store.FindUploadAsync(caller.TenantId, uploadId, ct) ?? throw FleetException.NotFound("Upload", uploadId);
+        if (await blobs.PropertiesAsync(caller.TenantId, uploadId, ct) is null)
+            throw FleetException.Validation("uploadId", "Nothing was uploaded to the upload URL yet.");
+        string sha256;
+        long size;
+        try
+        {
+            (sha256, size) = await blobs.HashAsync(caller.TenantId, uploadId, options.Value.MaxArtifactBytes, ct);
+        }
+        catch (FleetException e) when (e.Category == ErrorCategory.PayloadTooLarge)
+        {
+            await blobs.DeleteAsync(caller.TenantId, uploadId, CancellationToken.None);
+            await store.DeleteUploadAsync(caller.TenantId, uploadId, CancellationToken.None);
+            throw;
+        }
+        var artifact = await store.RegisterAsync(new Artifact(uploadId, caller.TenantId, upload.Metadata, size, sha256, upload.ContentType, upload.FileName, clock.GetUtcNow()), ct);
+        await blobs.SetDetailsAsync(caller.TenantId, uploadId, sha256, upload.ContentType, ct);
+        await store.DeleteUploadAsync(caller.TenantId, uploadId, ct);
+        await audit.RecordAsync("artifact.create", "artifact", uploadId, null, ArtifactResponse.From(artifact), ct);
+        return TypedResults.Created($"/api/v1/artifacts/{uploadId}", ArtifactResponse.From(artifact));
+    }
+
+    private static async Task<Ok<PagedResponse<ArtifactResponse>>> ListAsync(HttpContext context, string? name, string? version, string? kind, string? deviceType,
+        [AsParameters] PagingQuery paging, Caller caller, Paging pages, ArtifactStore store, CancellationToken ct)
+    {
+        if (kind is not null && !ArtifactRules.Kinds.Contains(kind)) throw FleetException.Validation("kind", "kind is os, firmware, app or config.");
+        var page = await store.ListAsync(caller.TenantId, new ArtifactQuery(name, version, kind, deviceType), pages.Parse(context, paging), ct);
+        return TypedResults.Ok(pages.Respond(context, page.Map(ArtifactResponse.From)));
+    }
+
+    private static async Task<Ok<ArtifactResponse>> GetAsync(string id, Caller caller, ArtifactStore store, CancellationToken ct) =>
+        TypedResults.Ok(ArtifactResponse.From(await store.GetAsync(caller.TenantId, id, ct)));
+
+    private static async Task<Ok<DownloadResponse>> DownloadAsync(string id, int? expiresInSeconds, Caller caller, ArtifactStore store, ArtifactBlobs blobs,
+        IOptions<FleetOptions> options, CancellationToken ct)
+    {
+        var artifact = await store.GetAsync(caller.TenantId, id, ct);
+        var link = blobs.ReadUrl(caller.TenantId, artifact.Id, Lifetime(expiresInSeconds, TimeSpan.FromMinutes(options.Value.DownloadUrlMinutes), "expiresInSeconds"));
+        return TypedResults.Ok(new DownloadResponse(link.Uri, link.ExpiresAt));
+    }
+
+    private static async Task<NoContent> DeleteAsync(string id, Caller caller, ArtifactStore store, ArtifactBlobs blobs, IEnumerable<IArtifactUsage> usages,
+        Auditor audit, CancellationToken ct)
+    {
+        var artifact = await store.GetAsync(caller.TenantId, id, ct);
+        foreach (var usage in usages)
+            if (await usage.IsInUseAsync(caller.TenantId, id, ct)) throw FleetException.Conflict($"Artifact '{id}' is used by an active deployment.");
+        await store.DeleteAsync(artifact, ct);
+        await blobs.DeleteAsync(caller.TenantId, id, ct);
+        await audit.RecordAsync("artifact.delete", "artifact", id, ArtifactResponse.From(artifact), null, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<PagedResponse<ReleaseResponse>>> ReleasesAsync(string? name, Caller caller, ArtifactStore store, CancellationToken ct)
+    {
+        var releases = await store.ReleasesAsync(caller.TenantId, name, ct);
+        return TypedResults.Ok(new PagedResponse<ReleaseResponse>(
+            releases.Select(r => new ReleaseResponse(r.Name, r.Version, r.DeviceTypes, r.Artifacts.Select(ArtifactResponse.From).ToList())).ToList(), null, null));
+    }
+
+    /// <summary>Removes direct uploads whose link expired an hour ago without being completed, with their blobs.</summary>
+    private static async Task CleanUpAbandonedUploadsAsync(TimerInvocation _, IServiceProvider services, CancellationToken ct)
+    {
+        var store = services.GetRequiredService<ArtifactStore>();
+        var blobs = services.GetRequiredService<ArtifactBlobs>();
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
+        foreach (var upload in await store.AbandonedUploadsAsync(now.AddHours(-1), ct))
+        {
+            await blobs.DeleteAsync(upload.TenantId, upload.Id, ct);
+            await store.DeleteUploadAsync(upload.TenantId, upload.Id, ct);
+        }
+    }
+
+    private static TimeSpan Lifetime(int? seconds, TimeSpan fallback, string field) => seconds switch
+    {
+        null => fallback,
+        >= 1 and <= 86_400 => TimeSpan.FromSeconds(seconds.Value),
+        _ => throw FleetException.Validation(field, $"{field} is 1 to 86400."),
+    };
+
+    private static string Boundary(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var media) || !media.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+            throw new FleetException(ErrorCategory.UnsupportedMediaType, "Upload artifacts as multipart/form-data (or use POST /api/v1/artifacts/uploads).");
+        var boundary = HeaderUtilities.RemoveQuotes(media.Boundary).Value;
+        return string.IsNullOrEmpty(boundary) || boundary.Length > 200 ? throw FleetException.Validation("Content-Type", "The multipart boundary is missing.") : boundary;
+    }
+
+    private static string? First(Dictionary<string, List<string>> fields, string name) => fields.GetValueOrDefault(name)?.FirstOrDefault();
+
+    private static JsonNode? Json(Dictionary<string, List<string>> fields, string name)
+    {
+        if (First(fields, name) is not { Length: > 0 } text) return null;
+        try { return JsonNode.Parse(text); }
+        catch (JsonException) { throw FleetException.Validation(name, $"{name} must be a JSON object."); }
+    }
+}

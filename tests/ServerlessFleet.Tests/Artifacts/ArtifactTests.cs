@@ -1,0 +1,240 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.Shared.Artifacts;
+using ServerlessFleet.Shared.Storage;
+using ServerlessFleet.Tests.Infrastructure;
+
+namespace ServerlessFleet.Tests.Artifacts;
+
+public static class ArtifactUploads
+{
+    public static MultipartFormDataContent Form(string name, string version, Stream file, string kind = "firmware", params string[] deviceTypes)
+    {
+        var form = new MultipartFormDataContent
+        {
+            { new StringContent(name), "name" },
+            { new StringContent(version), "version" },
+            { new StringContent(kind), "kind" },
+            { new StringContent(string.Join(',', deviceTypes.Length == 0 ? ["screen"] : deviceTypes)), "deviceTypesCompatible" },
+            { new StringContent("""{"rootfs.checksum":"abc"}"""), "provides" },
+        };
+        var content = new StreamContent(file);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/vnd.mender-artifact");
+        form.Add(content, "file", $"{name}-{version}.mender");
+        return form;
+    }
+
+    public static async Task<JsonElement> UploadAsync(HttpClient client, string name, string version, long size, int seed = 1, params string[] deviceTypes)
+    {
+        var response = await client.PostAsync("/api/v1/artifacts", Form(name, version, new PatternStream(size, seed), "firmware", deviceTypes));
+        return await (await response.AssertStatusAsync(HttpStatusCode.Created)).JsonAsync();
+    }
+}
+
+public sealed class ArtifactTests : IAsyncLifetime
+{
+    private TestTenant _tenant = null!;
+    private HttpClient _owner = null!;
+    private readonly HttpClient _storage = new();
+
+    public async Task InitializeAsync()
+    {
+        _tenant = await (await FleetServer.Shared).CreateTenantAsync("art");
+        _owner = _tenant.OwnerClient();
+    }
+
+    public Task DisposeAsync()
+    {
+        _owner.Dispose();
+        _storage.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task<Uri> DownloadUrlAsync(string id, int? seconds = null) =>
+        new((await (await (await _owner.GetAsync($"/api/v1/artifacts/{id}/download{(seconds is null ? "" : $"?expiresInSeconds={seconds}")}"))
+            .AssertStatusAsync(HttpStatusCode.OK)).JsonAsync()).GetProperty("uri").GetString()!);
+
+    [Fact]
+    public async Task Multipart_upload_of_several_MB_has_server_computed_sha256_and_size_and_downloads_intact()
+    {
+        const long size = 12L * 1024 * 1024 + 123;
+        var artifact = await ArtifactUploads.UploadAsync(_owner, "fw-main", "1.0.0", size);
+        Assert.Equal(size, artifact.GetProperty("size").GetInt64());
+        Assert.Equal(PatternStream.Sha256(size), artifact.GetProperty("sha256").GetString());
+        Assert.Equal("abc", artifact.GetProperty("provides").GetProperty("rootfs.checksum").GetString());
+
+        var url = await DownloadUrlAsync(artifact.GetProperty("id").GetString()!);
+        using var download = await _storage.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+        await download.AssertStatusAsync(HttpStatusCode.OK);
+        Assert.Equal("application/vnd.mender-artifact", download.Content.Headers.ContentType!.MediaType);
+        Assert.Equal(PatternStream.Sha256(size), Convert.ToHexStringLower(await SHA256.HashDataAsync(await download.Content.ReadAsStreamAsync())));
+        Assert.Equal(PatternStream.Sha256(size), download.Headers.TryGetValues("x-ms-meta-sha256", out var meta) ? meta.Single() : null);
+    }
+
+    [Fact]
+    public async Task Oversize_upload_is_413_and_leaves_nothing_behind()
+    {
+        var response = await _owner.PostAsync("/api/v1/artifacts", ArtifactUploads.Form("too-big", "1", new PatternStream(FleetServer.ArtifactLimitBytes + 1)));
+        await response.AssertErrorAsync(HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
+        var listed = await (await _owner.GetAsync("/api/v1/artifacts?name=too-big")).JsonAsync();
+        Assert.Empty(listed.GetProperty("data").EnumerateArray());
+        var container = _tenant.Server.Services.GetRequiredService<FleetStorage>().Container(ArtifactBlobs.Container);
+        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, _tenant.TenantId + "/", default)) Assert.Fail($"Left behind: {blob.Name}");
+    }
+
+    [Fact]
+    public async Task Direct_upload_round_trip_verifies_the_stored_blob()
+    {
+        const long size = 3 * 1024 * 1024;
+        var start = await (await (await _owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "os-image", version = "2.0", kind = "os", deviceTypesCompatible = new[] { "screen", "kiosk" } }))
+            .AssertStatusAsync(HttpStatusCode.Created)).JsonAsync();
+        var uploadUrl = new Uri(start.GetProperty("uploadUrl").GetString()!);
+        var id = start.GetProperty("uploadId").GetString()!;
+        await (await _owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+
+        var put = new HttpRequestMessage(HttpMethod.Put, uploadUrl) { Content = new StreamContent(new PatternStream(size, 7)) };
+        put.Headers.Add("x-ms-blob-type", "BlockBlob");
+        put.Content.Headers.ContentLength = size;
+        await (await _storage.SendAsync(put)).AssertStatusAsync(HttpStatusCode.Created);
+        // The upload link is write-only.
+        Assert.Equal(HttpStatusCode.Forbidden, (await _storage.GetAsync(uploadUrl)).StatusCode);
+
+        var artifact = await (await (await _owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertStatusAsync(HttpStatusCode.Created)).JsonAsync();
+        Assert.Equal(PatternStream.Sha256(size, 7), artifact.GetProperty("sha256").GetString());
+        Assert.Equal(size, artifact.GetProperty("size").GetInt64());
+        await (await _owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await _owner.PostAsync("/api/v1/artifacts/uploads/0123456789abcdef:complete", null)).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+
+        var releases = await (await _owner.GetAsync("/api/v1/releases?name=os-image")).JsonAsync();
+        var release = Assert.Single(releases.GetProperty("data").EnumerateArray());
+        Assert.Equal(["kiosk", "screen"], release.GetProperty("deviceTypes").EnumerateArray().Select(t => t.GetString()));
+    }
+
+    [Fact]
+    public async Task Expired_upload_link_is_refused_by_storage()
+    {
+        var start = await (await _owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "late", version = "1", kind = "app", deviceTypesCompatible = new[] { "screen" }, expiresInSeconds = 1 })).JsonAsync();
+        await Task.Delay(2500);
+        var put = new HttpRequestMessage(HttpMethod.Put, start.GetProperty("uploadUrl").GetString()) { Content = new ByteArrayContent([1, 2, 3]) };
+        put.Headers.Add("x-ms-blob-type", "BlockBlob");
+        Assert.Equal(HttpStatusCode.Forbidden, (await _storage.SendAsync(put)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Download_link_is_read_only_supports_range_and_expires()
+    {
+        var artifact = await ArtifactUploads.UploadAsync(_owner, "ranged", "1", 100_000, 3);
+        var id = artifact.GetProperty("id").GetString()!;
+        var url = await DownloadUrlAsync(id);
+
+        var range = new HttpRequestMessage(HttpMethod.Get, url);
+        range.Headers.Range = new RangeHeaderValue(1000, 1009);
+        var partial = await _storage.SendAsync(range);
+        Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+        Assert.Equal(Enumerable.Range(1000, 10).Select(i => PatternStream.ByteAt(i, 3)), await partial.Content.ReadAsByteArrayAsync());
+
+        var overwrite = new HttpRequestMessage(HttpMethod.Put, url) { Content = new ByteArrayContent([0]) };
+        overwrite.Headers.Add("x-ms-blob-type", "BlockBlob");
+        Assert.Equal(HttpStatusCode.Forbidden, (await _storage.SendAsync(overwrite)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _storage.DeleteAsync(url)).StatusCode);
+
+        var shortLived = await DownloadUrlAsync(id, 1);
+        await Task.Delay(2500);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _storage.GetAsync(shortLived)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _storage.GetAsync(url)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Duplicate_name_version_and_device_type_is_409()
+    {
+        await ArtifactUploads.UploadAsync(_owner, "dup", "1", 10, 1, "screen", "kiosk");
+        var again = await _owner.PostAsync("/api/v1/artifacts", ArtifactUploads.Form("dup", "1", new PatternStream(10), "firmware", "kiosk"));
+        await again.AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+        await (await _owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "dup", version = "1", kind = "firmware", deviceTypesCompatible = new[] { "screen" } }))
+            .AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+        // Another device type of the same release is fine.
+        await ArtifactUploads.UploadAsync(_owner, "dup", "1", 10, 1, "watch");
+        var list = await (await _owner.GetAsync("/api/v1/artifacts?name=dup&deviceType=watch")).JsonAsync();
+        Assert.Single(list.GetProperty("data").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Bad_metadata_is_a_field_precise_400()
+    {
+        var form = ArtifactUploads.Form("ok-name", "1", new PatternStream(10), "bootloader");
+        var error = await (await _owner.PostAsync("/api/v1/artifacts", form)).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        Assert.True(error.GetProperty("errors").TryGetProperty("kind", out _));
+        await (await _owner.PostAsJsonAsync("/api/v1/artifacts", new { name = "x" })).AssertErrorAsync(HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+    }
+
+    [Fact]
+    public async Task Other_tenants_cannot_see_or_sign_into_each_others_artifacts()
+    {
+        var mine = await ArtifactUploads.UploadAsync(_owner, "private", "1", 1000, 5);
+        var other = await _tenant.Server.CreateTenantAsync("art-other");
+        using var otherClient = other.OwnerClient();
+        var id = mine.GetProperty("id").GetString()!;
+        await (await otherClient.GetAsync($"/api/v1/artifacts/{id}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await otherClient.GetAsync($"/api/v1/artifacts/{id}/download")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await otherClient.DeleteAsync($"/api/v1/artifacts/{id}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+
+        // A link to the other tenant's own artifact, pointed at this tenant's blob, is refused by storage.
+        var theirs = await ArtifactUploads.UploadAsync(otherClient, "theirs", "1", 1000, 6);
+        var theirUrl = new Uri((await (await otherClient.GetAsync($"/api/v1/artifacts/{theirs.GetProperty("id").GetString()}/download")).JsonAsync()).GetProperty("uri").GetString()!);
+        var forged = new UriBuilder(theirUrl) { Path = theirUrl.AbsolutePath.Replace($"{other.TenantId}/{theirs.GetProperty("id").GetString()}", $"{_tenant.TenantId}/{id}") }.Uri;
+        Assert.NotEqual(theirUrl, forged);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _storage.GetAsync(forged)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Registry_read_can_read_but_not_upload_or_delete()
+    {
+        var artifact = await ArtifactUploads.UploadAsync(_owner, "scoped", "1", 10);
+        using var reader = _tenant.Server.Client(await _tenant.CreateKeyAsync("registry:read"));
+        await (await reader.GetAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}/download")).AssertStatusAsync(HttpStatusCode.OK);
+        await (await reader.PostAsync("/api/v1/artifacts", ArtifactUploads.Form("scoped", "2", new PatternStream(10)))).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await reader.DeleteAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}")).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await _owner.DeleteAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}")).AssertStatusAsync(HttpStatusCode.NoContent);
+        await (await _owner.GetAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+    }
+}
+
+[CollectionDefinition(nameof(MemorySensitive), DisableParallelization = true)]
+public sealed class MemorySensitive;
+
+/// <summary>Runs alone: it samples the process heap while a large file streams through.</summary>
+[Collection(nameof(MemorySensitive))]
+public sealed class ArtifactStreamingTests
+{
+    [Fact]
+    public async Task Upload_memory_does_not_grow_with_file_size()
+    {
+        var tenant = await (await FleetServer.Shared).CreateTenantAsync("mem");
+        using var client = tenant.OwnerClient();
+        const long size = 36L * 1024 * 1024;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        var baseline = GC.GetTotalMemory(true);
+        long peak = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peak = Math.Max(peak, GC.GetTotalMemory(false) - baseline);
+                await Task.Delay(5);
+            }
+        });
+        var artifact = await ArtifactUploads.UploadAsync(client, "big", "1", size);
+        sampling.Cancel();
+        await sampler;
+        Assert.Equal(size, artifact.GetProperty("size").GetInt64());
+        // Buffered whole, the file alone would add 36 MB; streamed, the heap holds a few 4 MB blocks at most.
+        Assert.True(peak < size / 2, $"Heap grew by {peak / 1024 / 1024} MB while a {size / 1024 / 1024} MB file streamed through.");
+    }
+}
