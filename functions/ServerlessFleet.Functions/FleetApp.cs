@@ -94,8 +94,7 @@ public static class FleetApp
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<StorageRequestCounter>();
-        services.AddSingleton(sp => new FleetStorage(configuration[StorageConnectionSetting]
-            ?? configuration.GetConnectionString(StorageConnectionSetting) ?? "", sp.GetRequiredService<StorageRequestCounter>()));
+        services.AddSingleton(sp => new FleetStorage(StorageConnection.From(configuration), sp.GetRequiredService<StorageRequestCounter>()));
         services.AddSingleton(StorageLayout());
         services.AddSingleton(sp => new PageTokenCodec(PageTokenKey(sp.GetRequiredService<IOptions<FleetOptions>>().Value, sp.GetRequiredService<ILoggerFactory>())));
         services.AddSingleton<PageRequestParser>();
@@ -132,6 +131,17 @@ public static class FleetApp
         if (!underFunctionsHost && dispatcherEnabled) services.AddHostedService<LocalTriggerDispatcher>();
     }
 
+    public static string StorageLayoutJson(IServiceProvider services)
+    {
+        var layout = StorageStartup.Declared(services.GetRequiredService<StorageLayout>(), services.GetRequiredService<FunctionCatalog>());
+        return System.Text.Json.JsonSerializer.Serialize(new
+        {
+            tables = layout.Tables.Order(StringComparer.Ordinal),
+            queues = layout.Queues.Order(StringComparer.Ordinal),
+            containers = layout.Containers.Order(StringComparer.Ordinal),
+        }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+    }
+
     private static StorageLayout StorageLayout() => new StorageLayout()
         .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table, AuditLog.TableName,
             DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName)
@@ -151,11 +161,17 @@ public static class FleetApp
 internal sealed class StorageStartup(FleetStorage storage, StorageLayout layout, FunctionCatalog catalog, TenantStore tenants,
     IOptions<FleetOptions> options) : IHostedService
 {
-    public async Task StartAsync(CancellationToken ct)
+    /// <summary>Everything the app stores in: the feature tables and containers, and each trigger queue with its poison queue.</summary>
+    public static StorageLayout Declared(StorageLayout layout, FunctionCatalog catalog)
     {
         foreach (var queue in catalog.Functions.Where(f => f.Kind == TriggerKind.Queue).Select(f => f.QueueName!))
             layout.AddQueues(queue, queue + "-poison");
-        await storage.EnsureCreatedAsync(layout, ct);
+        return layout;
+    }
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        await storage.EnsureCreatedAsync(Declared(layout, catalog), ct);
         await tenants.EnsureExistsAsync(options.Value.DefaultTenant, ct);
     }
 

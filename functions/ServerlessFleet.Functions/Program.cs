@@ -1,6 +1,15 @@
 using ServerlessFleet.Functions;
 using ServerlessFleet.Functions.Hosting;
 
+// `--write-storage-layout <file>` writes the tables, queues and containers the app declares (infra/storage-layout.json).
+var layoutIndex = Array.IndexOf(args, "--write-storage-layout");
+if (layoutIndex >= 0 && layoutIndex + 1 < args.Length)
+{
+    var app = FleetApp.Build([], b => b.Configuration["AzureWebJobsStorage"] ??= "UseDevelopmentStorage=true");
+    File.WriteAllText(args[layoutIndex + 1], FleetApp.StorageLayoutJson(app.Services) + Environment.NewLine);
+    return 0;
+}
+
 // `--write-function-app <folder>` writes one <FunctionName>/function.json per declared function and exits:
 // the packaging step uses it so that the Functions host sees exactly the routes and triggers the code maps.
 var writeIndex = Array.IndexOf(args, "--write-function-app");

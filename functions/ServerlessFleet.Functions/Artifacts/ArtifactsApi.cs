@@ -112,7 +112,7 @@ public static class ArtifactsApi
         var lifetime = Lifetime(request.ExpiresInSeconds, TimeSpan.FromHours(1), "expiresInSeconds");
         await store.EnsureUniqueAsync(caller.TenantId, metadata, ct);
         var id = store.NewId();
-        var url = blobs.WriteUrl(caller.TenantId, id, lifetime);
+        var url = await blobs.WriteUrlAsync(caller.TenantId, id, lifetime, ct);
         await store.SaveUploadAsync(new PendingUpload(id, caller.TenantId, metadata, request.FileName, request.ContentType ?? "application/octet-stream", url.ExpiresAt), ct);
         await audit.RecordAsync("artifact.upload.start", "artifactUpload", id, null, new { metadata.Name, metadata.Version }, ct);
         return TypedResults.Created($"/api/v1/artifacts/uploads/{id}", new UploadResponse(id, url.Uri, url.ExpiresAt));
@@ -158,7 +158,7 @@ public static class ArtifactsApi
         IOptions<FleetOptions> options, CancellationToken ct)
     {
         var artifact = await store.GetAsync(caller.TenantId, id, ct);
-        var link = blobs.ReadUrl(caller.TenantId, artifact.Id, Lifetime(expiresInSeconds, TimeSpan.FromMinutes(options.Value.DownloadUrlMinutes), "expiresInSeconds"));
+        var link = await blobs.ReadUrlAsync(caller.TenantId, artifact.Id, Lifetime(expiresInSeconds, TimeSpan.FromMinutes(options.Value.DownloadUrlMinutes), "expiresInSeconds"), ct);
         return TypedResults.Ok(new DownloadResponse(link.Uri, link.ExpiresAt));
     }
 

@@ -127,9 +127,11 @@ public sealed class LocalTriggerDispatcher(
         while (!ct.IsCancellationRequested)
         {
             var now = clock.GetUtcNow();
-            var next = schedule.GetNextOccurrence(now, TimeZoneInfo.Utc);
+            // A delay may end a hair early: never take the occurrence just fired for the next one.
+            var from = last is { } fired && fired > now ? fired : now;
+            var next = schedule.GetNextOccurrence(from, TimeZoneInfo.Utc);
             if (next is null) return;
-            try { await Task.Delay(next.Value - now, clock, ct); }
+            try { await Task.Delay(next.Value > now ? next.Value - now : TimeSpan.Zero, clock, ct); }
             catch (OperationCanceledException) { return; }
 
             var following = schedule.GetNextOccurrence(next.Value, TimeZoneInfo.Utc);

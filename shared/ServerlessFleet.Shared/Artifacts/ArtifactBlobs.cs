@@ -12,10 +12,16 @@ public sealed record SignedUrl(Uri Uri, DateTimeOffset ExpiresAt);
 /// <summary>
 /// Artifact blobs: container <c>artifacts</c>, blob <c>{tenant}/{id}</c>. Every link is a SAS for exactly one
 /// blob, so a link to one tenant's artifact can never reach another's. Start times are backdated for devices
-/// with skewed clocks; links are HTTPS-only whenever the account is served over HTTPS.
+/// with skewed clocks; links are HTTPS-only whenever the account is served over HTTPS. With an account key
+/// (connection string, Azurite) links are signed with it; under a managed identity they are user-delegation
+/// SAS, signed with a delegation key the app obtains with its identity and renews before it runs out.
 /// </summary>
 public sealed class ArtifactBlobs(FleetStorage storage, TimeProvider clock)
 {
+    private static readonly TimeSpan DelegationKeyLifetime = TimeSpan.FromDays(6);
+    private readonly SemaphoreSlim _keyLock = new(1, 1);
+    private UserDelegationKey? _delegationKey;
+
     public const string Container = "artifacts";
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
     private const int BlockBytes = 4 * 1024 * 1024;
@@ -57,13 +63,14 @@ public sealed class ArtifactBlobs(FleetStorage storage, TimeProvider clock)
     public Task DeleteAsync(string tenantId, string id, CancellationToken ct) =>
         Blob(tenantId, id).DeleteIfExistsAsync(cancellationToken: ct);
 
-    public SignedUrl ReadUrl(string tenantId, string id, TimeSpan lifetime) => Sign(tenantId, id, BlobSasPermissions.Read, lifetime);
+    public Task<SignedUrl> ReadUrlAsync(string tenantId, string id, TimeSpan lifetime, CancellationToken ct) =>
+        SignAsync(tenantId, id, BlobSasPermissions.Read, lifetime, ct);
 
     /// <summary>Write-only: the holder can upload the blob (whole, or block by block) but not read or list anything.</summary>
-    public SignedUrl WriteUrl(string tenantId, string id, TimeSpan lifetime) =>
-        Sign(tenantId, id, BlobSasPermissions.Create | BlobSasPermissions.Write, lifetime);
+    public Task<SignedUrl> WriteUrlAsync(string tenantId, string id, TimeSpan lifetime, CancellationToken ct) =>
+        SignAsync(tenantId, id, BlobSasPermissions.Create | BlobSasPermissions.Write, lifetime, ct);
 
-    private SignedUrl Sign(string tenantId, string id, BlobSasPermissions permissions, TimeSpan lifetime)
+    private async Task<SignedUrl> SignAsync(string tenantId, string id, BlobSasPermissions permissions, TimeSpan lifetime, CancellationToken ct)
     {
         var blob = Blob(tenantId, id);
         var now = clock.GetUtcNow();
@@ -76,6 +83,31 @@ public sealed class ArtifactBlobs(FleetStorage storage, TimeProvider clock)
             StartsOn = now - ClockSkew,
             Protocol = blob.Uri.Scheme == Uri.UriSchemeHttps ? SasProtocol.Https : SasProtocol.HttpsAndHttp,
         };
-        return new SignedUrl(blob.GenerateSasUri(sas), expires);
+        if (storage.CanSignWithAccountKey) return new SignedUrl(blob.GenerateSasUri(sas), expires);
+        var key = await DelegationKeyAsync(expires, ct);
+        return new SignedUrl(WithUserDelegation(blob.Uri, sas, key, storage.Blobs.AccountName), expires);
+    }
+
+    /// <summary>A user-delegation SAS link: signed with a key the identity obtained, not with the account key.</summary>
+    public static Uri WithUserDelegation(Uri blobUri, BlobSasBuilder sas, UserDelegationKey key, string accountName) =>
+        new BlobUriBuilder(blobUri) { Sas = sas.ToSasQueryParameters(key, accountName) }.ToUri();
+
+    private async Task<UserDelegationKey> DelegationKeyAsync(DateTimeOffset neededUntil, CancellationToken ct)
+    {
+        await _keyLock.WaitAsync(ct);
+        try
+        {
+            if (_delegationKey is null || _delegationKey.SignedExpiresOn < neededUntil.AddMinutes(5))
+            {
+                var now = clock.GetUtcNow();
+                var until = neededUntil > now + DelegationKeyLifetime ? neededUntil : now + DelegationKeyLifetime;
+                _delegationKey = (await storage.Blobs.GetUserDelegationKeyAsync(now - ClockSkew, until, ct)).Value;
+            }
+            return _delegationKey;
+        }
+        finally
+        {
+            _keyLock.Release();
+        }
     }
 }

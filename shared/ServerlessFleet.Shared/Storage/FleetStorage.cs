@@ -6,8 +6,9 @@ using Azure.Storage.Queues;
 namespace ServerlessFleet.Shared.Storage;
 
 /// <summary>
-/// The Table, Queue and Blob clients of the one storage account named by <c>AzureWebJobsStorage</c>.
-/// Queue messages are Base64-encoded because that is what the Functions queue trigger reads by default.
+/// The Table, Queue and Blob clients of the one storage account named by <c>AzureWebJobsStorage</c> (a connection
+/// string, or identity-based settings). Queue messages are Base64-encoded because that is what the Functions
+/// queue trigger reads by default.
 /// </summary>
 public sealed class FleetStorage
 {
@@ -15,9 +16,15 @@ public sealed class FleetStorage
     private readonly ConcurrentDictionary<string, QueueClient> _queues = new();
 
     public FleetStorage(string connectionString, StorageRequestCounter? counter = null)
+        : this(string.IsNullOrWhiteSpace(connectionString)
+            ? throw new InvalidOperationException("The storage connection setting 'AzureWebJobsStorage' is not set.")
+            : new StorageConnection(connectionString, null, null, null, null), counter)
     {
-        if (string.IsNullOrWhiteSpace(connectionString))
-            throw new InvalidOperationException("The storage connection setting 'AzureWebJobsStorage' is not set.");
+    }
+
+    public FleetStorage(StorageConnection connection, StorageRequestCounter? counter = null)
+    {
+        Connection = connection;
         Counter = counter ?? new StorageRequestCounter();
         var tableOptions = new TableClientOptions();
         tableOptions.AddPolicy(Counter, Azure.Core.HttpPipelinePosition.PerCall);
@@ -25,10 +32,24 @@ public sealed class FleetStorage
         queueOptions.AddPolicy(Counter, Azure.Core.HttpPipelinePosition.PerCall);
         var blobOptions = new BlobClientOptions();
         blobOptions.AddPolicy(Counter, Azure.Core.HttpPipelinePosition.PerCall);
-        Tables = new TableServiceClient(connectionString, tableOptions);
-        Queues = new QueueServiceClient(connectionString, queueOptions);
-        Blobs = new BlobServiceClient(connectionString, blobOptions);
+        if (connection.ConnectionString is { } connectionString)
+        {
+            Tables = new TableServiceClient(connectionString, tableOptions);
+            Queues = new QueueServiceClient(connectionString, queueOptions);
+            Blobs = new BlobServiceClient(connectionString, blobOptions);
+        }
+        else
+        {
+            Tables = new TableServiceClient(connection.TableUri!, connection.Credential!, tableOptions);
+            Queues = new QueueServiceClient(connection.QueueUri!, connection.Credential!, queueOptions);
+            Blobs = new BlobServiceClient(connection.BlobUri!, connection.Credential!, blobOptions);
+        }
     }
+
+    public StorageConnection Connection { get; }
+
+    /// <summary>An account key is at hand: links are signed with it. Otherwise they are user-delegation SAS.</summary>
+    public bool CanSignWithAccountKey => Blobs.CanGenerateAccountSasUri;
 
     public StorageRequestCounter Counter { get; }
 

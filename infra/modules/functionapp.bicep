@@ -1,0 +1,93 @@
+@description('Function app name.')
+param name string
+param location string
+param tags object
+
+@allowed(['FlexConsumption', 'Premium'])
+param hostingPlan string
+
+param storageAccountName string
+param blobEndpoint string
+param queueEndpoint string
+param tableEndpoint string
+param appInsightsConnectionString string
+param bootstrapKeyUri string
+param deviceTokenKeyUri string
+param pageTokenKeyUri string
+
+@description('Blob container the Flex Consumption plan deploys the package from.')
+param deploymentContainer string = 'app-package'
+
+var isFlex = hostingPlan == 'FlexConsumption'
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: '${name}-plan'
+  location: location
+  tags: tags
+  kind: isFlex ? 'functionapp' : 'elastic'
+  sku: isFlex ? { name: 'FC1', tier: 'FlexConsumption' } : { name: 'EP1', tier: 'ElasticPremium' }
+  properties: {
+    reserved: true
+  }
+}
+
+// Storage through the app's managed identity: the Functions host and the handler both read these settings.
+var identityStorageSettings = [
+  { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
+  { name: 'AzureWebJobsStorage__blobServiceUri', value: blobEndpoint }
+  { name: 'AzureWebJobsStorage__queueServiceUri', value: queueEndpoint }
+  { name: 'AzureWebJobsStorage__tableServiceUri', value: tableEndpoint }
+]
+
+var fleetSettings = [
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
+  { name: 'Fleet__BootstrapKey', value: '@Microsoft.KeyVault(SecretUri=${bootstrapKeyUri})' }
+  { name: 'Fleet__DeviceTokens__SigningKeys__0', value: '@Microsoft.KeyVault(SecretUri=${deviceTokenKeyUri})' }
+  { name: 'Fleet__PageTokenKey', value: '@Microsoft.KeyVault(SecretUri=${pageTokenKeyUri})' }
+  { name: 'Fleet__DefaultTenant', value: 'default' }
+]
+
+// Flex Consumption names the runtime in functionAppConfig; the other plans take the classic app settings.
+var classicSettings = [
+  { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'custom' }
+  { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
+  { name: 'WEBSITE_RUN_FROM_PACKAGE', value: '1' }
+]
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'functionapp,linux'
+  identity: { type: 'SystemAssigned' }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: concat(identityStorageSettings, fleetSettings, isFlex ? [] : classicSettings)
+    }
+    functionAppConfig: isFlex ? {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${blobEndpoint}${deploymentContainer}'
+          authentication: { type: 'SystemAssignedIdentity' }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 100
+        instanceMemoryMB: 2048
+      }
+      runtime: {
+        name: 'custom'
+        version: '1.0'
+      }
+    } : null
+  }
+}
+
+output principalId string = app.identity.principalId
+output defaultHostName string = app.properties.defaultHostName
