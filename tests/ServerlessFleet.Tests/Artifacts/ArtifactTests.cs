@@ -36,34 +36,25 @@ public static class ArtifactUploads
     }
 }
 
-public sealed class ArtifactTests : IAsyncLifetime
+public sealed class ArtifactTests() : TenantScopedTests("art")
 {
-    private TestTenant _tenant = null!;
-    private HttpClient _owner = null!;
     private readonly HttpClient _storage = new();
 
-    public async Task InitializeAsync()
+    public override Task DisposeAsync()
     {
-        _tenant = await (await FleetServer.Shared).CreateTenantAsync("art");
-        _owner = _tenant.OwnerClient();
-    }
-
-    public Task DisposeAsync()
-    {
-        _owner.Dispose();
         _storage.Dispose();
-        return Task.CompletedTask;
+        return base.DisposeAsync();
     }
 
     private async Task<Uri> DownloadUrlAsync(string id, int? seconds = null) =>
-        new((await (await (await _owner.GetAsync($"/api/v1/artifacts/{id}/download{(seconds is null ? "" : $"?expiresInSeconds={seconds}")}"))
+        new((await (await (await Owner.GetAsync($"/api/v1/artifacts/{id}/download{(seconds is null ? "" : $"?expiresInSeconds={seconds}")}"))
             .AssertStatusAsync(HttpStatusCode.OK)).JsonAsync()).GetProperty("uri").GetString()!);
 
     [Fact]
     public async Task Multipart_upload_of_several_MB_has_server_computed_sha256_and_size_and_downloads_intact()
     {
         const long size = 12L * 1024 * 1024 + 123;
-        var artifact = await ArtifactUploads.UploadAsync(_owner, "fw-main", "1.0.0", size);
+        var artifact = await ArtifactUploads.UploadAsync(Owner, "fw-main", "1.0.0", size);
         Assert.Equal(size, artifact.GetProperty("size").GetInt64());
         Assert.Equal(PatternStream.Sha256(size), artifact.GetProperty("sha256").GetString());
         Assert.Equal("abc", artifact.GetProperty("provides").GetProperty("rootfs.checksum").GetString());
@@ -79,23 +70,23 @@ public sealed class ArtifactTests : IAsyncLifetime
     [Fact]
     public async Task Oversize_upload_is_413_and_leaves_nothing_behind()
     {
-        var response = await _owner.PostAsync("/api/v1/artifacts", ArtifactUploads.Form("too-big", "1", new PatternStream(FleetServer.ArtifactLimitBytes + 1)));
+        var response = await Owner.PostAsync("/api/v1/artifacts", ArtifactUploads.Form("too-big", "1", new PatternStream(FleetServer.ArtifactLimitBytes + 1)));
         await response.AssertErrorAsync(HttpStatusCode.RequestEntityTooLarge, "payload_too_large");
-        var listed = await (await _owner.GetAsync("/api/v1/artifacts?name=too-big")).JsonAsync();
+        var listed = await (await Owner.GetAsync("/api/v1/artifacts?name=too-big")).JsonAsync();
         Assert.Empty(listed.GetProperty("data").EnumerateArray());
-        var container = _tenant.Server.Services.GetRequiredService<FleetStorage>().Container(ArtifactBlobs.Container);
-        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, _tenant.TenantId + "/", default)) Assert.Fail($"Left behind: {blob.Name}");
+        var container = Tenant.Server.Services.GetRequiredService<FleetStorage>().Container(ArtifactBlobs.Container);
+        await foreach (var blob in container.GetBlobsAsync(Azure.Storage.Blobs.Models.BlobTraits.None, Azure.Storage.Blobs.Models.BlobStates.None, Tenant.TenantId + "/", default)) Assert.Fail($"Left behind: {blob.Name}");
     }
 
     [Fact]
     public async Task Direct_upload_round_trip_verifies_the_stored_blob()
     {
         const long size = 3 * 1024 * 1024;
-        var start = await (await (await _owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "os-image", version = "2.0", kind = "os", deviceTypesCompatible = new[] { "screen", "kiosk" } }))
+        var start = await (await (await Owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "os-image", version = "2.0", kind = "os", deviceTypesCompatible = new[] { "screen", "kiosk" } }))
             .AssertStatusAsync(HttpStatusCode.Created)).JsonAsync();
         var uploadUrl = new Uri(start.GetProperty("uploadUrl").GetString()!);
         var id = start.GetProperty("uploadId").GetString()!;
-        await (await _owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        await (await Owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
 
         var put = new HttpRequestMessage(HttpMethod.Put, uploadUrl) { Content = new StreamContent(new PatternStream(size, 7)) };
         put.Headers.Add("x-ms-blob-type", "BlockBlob");
@@ -104,13 +95,13 @@ public sealed class ArtifactTests : IAsyncLifetime
         // The upload link is write-only.
         Assert.Equal(HttpStatusCode.Forbidden, (await _storage.GetAsync(uploadUrl)).StatusCode);
 
-        var artifact = await (await (await _owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertStatusAsync(HttpStatusCode.Created)).JsonAsync();
+        var artifact = await (await (await Owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertStatusAsync(HttpStatusCode.Created)).JsonAsync();
         Assert.Equal(PatternStream.Sha256(size, 7), artifact.GetProperty("sha256").GetString());
         Assert.Equal(size, artifact.GetProperty("size").GetInt64());
-        await (await _owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
-        await (await _owner.PostAsync("/api/v1/artifacts/uploads/0123456789abcdef:complete", null)).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await Owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await Owner.PostAsync("/api/v1/artifacts/uploads/0123456789abcdef:complete", null)).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
 
-        var releases = await (await _owner.GetAsync("/api/v1/releases?name=os-image")).JsonAsync();
+        var releases = await (await Owner.GetAsync("/api/v1/releases?name=os-image")).JsonAsync();
         var release = Assert.Single(releases.GetProperty("data").EnumerateArray());
         Assert.Equal(["kiosk", "screen"], release.GetProperty("deviceTypes").EnumerateArray().Select(t => t.GetString()));
     }
@@ -118,7 +109,7 @@ public sealed class ArtifactTests : IAsyncLifetime
     [Fact]
     public async Task Expired_upload_link_is_refused_by_storage()
     {
-        var start = await (await _owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "late", version = "1", kind = "app", deviceTypesCompatible = new[] { "screen" }, expiresInSeconds = 1 })).JsonAsync();
+        var start = await (await Owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "late", version = "1", kind = "app", deviceTypesCompatible = new[] { "screen" }, expiresInSeconds = 1 })).JsonAsync();
         await Task.Delay(2500);
         var put = new HttpRequestMessage(HttpMethod.Put, start.GetProperty("uploadUrl").GetString()) { Content = new ByteArrayContent([1, 2, 3]) };
         put.Headers.Add("x-ms-blob-type", "BlockBlob");
@@ -128,7 +119,7 @@ public sealed class ArtifactTests : IAsyncLifetime
     [Fact]
     public async Task Download_link_is_read_only_supports_range_and_expires()
     {
-        var artifact = await ArtifactUploads.UploadAsync(_owner, "ranged", "1", 100_000, 3);
+        var artifact = await ArtifactUploads.UploadAsync(Owner, "ranged", "1", 100_000, 3);
         var id = artifact.GetProperty("id").GetString()!;
         var url = await DownloadUrlAsync(id);
 
@@ -152,14 +143,14 @@ public sealed class ArtifactTests : IAsyncLifetime
     [Fact]
     public async Task Duplicate_name_version_and_device_type_is_409()
     {
-        await ArtifactUploads.UploadAsync(_owner, "dup", "1", 10, 1, "screen", "kiosk");
-        var again = await _owner.PostAsync("/api/v1/artifacts", ArtifactUploads.Form("dup", "1", new PatternStream(10), "firmware", "kiosk"));
+        await ArtifactUploads.UploadAsync(Owner, "dup", "1", 10, 1, "screen", "kiosk");
+        var again = await Owner.PostAsync("/api/v1/artifacts", ArtifactUploads.Form("dup", "1", new PatternStream(10), "firmware", "kiosk"));
         await again.AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
-        await (await _owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "dup", version = "1", kind = "firmware", deviceTypesCompatible = new[] { "screen" } }))
+        await (await Owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "dup", version = "1", kind = "firmware", deviceTypesCompatible = new[] { "screen" } }))
             .AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
         // Another device type of the same release is fine.
-        await ArtifactUploads.UploadAsync(_owner, "dup", "1", 10, 1, "watch");
-        var list = await (await _owner.GetAsync("/api/v1/artifacts?name=dup&deviceType=watch")).JsonAsync();
+        await ArtifactUploads.UploadAsync(Owner, "dup", "1", 10, 1, "watch");
+        var list = await (await Owner.GetAsync("/api/v1/artifacts?name=dup&deviceType=watch")).JsonAsync();
         Assert.Single(list.GetProperty("data").EnumerateArray());
     }
 
@@ -167,16 +158,16 @@ public sealed class ArtifactTests : IAsyncLifetime
     public async Task Bad_metadata_is_a_field_precise_400()
     {
         var form = ArtifactUploads.Form("ok-name", "1", new PatternStream(10), "bootloader");
-        var error = await (await _owner.PostAsync("/api/v1/artifacts", form)).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        var error = await (await Owner.PostAsync("/api/v1/artifacts", form)).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
         Assert.True(error.GetProperty("errors").TryGetProperty("kind", out _));
-        await (await _owner.PostAsJsonAsync("/api/v1/artifacts", new { name = "x" })).AssertErrorAsync(HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
+        await (await Owner.PostAsJsonAsync("/api/v1/artifacts", new { name = "x" })).AssertErrorAsync(HttpStatusCode.UnsupportedMediaType, "unsupported_media_type");
     }
 
     [Fact]
-    public async Task Other_tenants_cannot_see_or_sign_into_each_others_artifacts()
+    public async Task OtherTenants_cannot_see_or_sign_into_each_others_artifacts()
     {
-        var mine = await ArtifactUploads.UploadAsync(_owner, "private", "1", 1000, 5);
-        var other = await _tenant.Server.CreateTenantAsync("art-other");
+        var mine = await ArtifactUploads.UploadAsync(Owner, "private", "1", 1000, 5);
+        var other = await Tenant.Server.CreateTenantAsync("art-other");
         using var otherClient = other.OwnerClient();
         var id = mine.GetProperty("id").GetString()!;
         await (await otherClient.GetAsync($"/api/v1/artifacts/{id}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
@@ -186,7 +177,7 @@ public sealed class ArtifactTests : IAsyncLifetime
         // A link to the other tenant's own artifact, pointed at this tenant's blob, is refused by storage.
         var theirs = await ArtifactUploads.UploadAsync(otherClient, "theirs", "1", 1000, 6);
         var theirUrl = new Uri((await (await otherClient.GetAsync($"/api/v1/artifacts/{theirs.GetProperty("id").GetString()}/download")).JsonAsync()).GetProperty("uri").GetString()!);
-        var forged = new UriBuilder(theirUrl) { Path = theirUrl.AbsolutePath.Replace($"{other.TenantId}/{theirs.GetProperty("id").GetString()}", $"{_tenant.TenantId}/{id}") }.Uri;
+        var forged = new UriBuilder(theirUrl) { Path = theirUrl.AbsolutePath.Replace($"{other.TenantId}/{theirs.GetProperty("id").GetString()}", $"{Tenant.TenantId}/{id}") }.Uri;
         Assert.NotEqual(theirUrl, forged);
         Assert.Equal(HttpStatusCode.Forbidden, (await _storage.GetAsync(forged)).StatusCode);
     }
@@ -194,13 +185,13 @@ public sealed class ArtifactTests : IAsyncLifetime
     [Fact]
     public async Task Registry_read_can_read_but_not_upload_or_delete()
     {
-        var artifact = await ArtifactUploads.UploadAsync(_owner, "scoped", "1", 10);
-        using var reader = _tenant.Server.Client(await _tenant.CreateKeyAsync("registry:read"));
+        var artifact = await ArtifactUploads.UploadAsync(Owner, "scoped", "1", 10);
+        using var reader = Tenant.Server.Client(await Tenant.CreateKeyAsync("registry:read"));
         await (await reader.GetAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}/download")).AssertStatusAsync(HttpStatusCode.OK);
         await (await reader.PostAsync("/api/v1/artifacts", ArtifactUploads.Form("scoped", "2", new PatternStream(10)))).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
         await (await reader.DeleteAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}")).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
-        await (await _owner.DeleteAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}")).AssertStatusAsync(HttpStatusCode.NoContent);
-        await (await _owner.GetAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await Owner.DeleteAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}")).AssertStatusAsync(HttpStatusCode.NoContent);
+        await (await Owner.GetAsync($"/api/v1/artifacts/{artifact.GetProperty("id").GetString()}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
     }
 }
 

@@ -11,31 +11,16 @@ using ServerlessFleet.Tests.Infrastructure;
 
 namespace ServerlessFleet.Tests.DeviceAuth;
 
-public sealed class DeviceAuthTests : IAsyncLifetime
+public sealed class DeviceAuthTests() : TenantScopedTests("auth-dev")
 {
-    private TestTenant _tenant = null!;
-    private HttpClient _owner = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tenant = await (await FleetServer.Shared).CreateTenantAsync("auth-dev");
-        _owner = _tenant.OwnerClient();
-    }
-
-    public Task DisposeAsync()
-    {
-        _owner.Dispose();
-        return Task.CompletedTask;
-    }
-
     private async Task<JsonElement[]> AuthSetsAsync(string serial) =>
-        (await (await _owner.GetAsync("/api/v1/device-auth?limit=500")).JsonAsync()).GetProperty("data").EnumerateArray()
+        (await (await Owner.GetAsync("/api/v1/device-auth?limit=500")).JsonAsync()).GetProperty("data").EnumerateArray()
             .Where(s => s.GetProperty("serial").GetString() == serial).ToArray();
 
     private async Task AssertNothingStoredAsync(string serial)
     {
         Assert.Empty(await AuthSetsAsync(serial));
-        await (await _owner.GetAsync($"/api/v1/devices/{serial}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await Owner.GetAsync($"/api/v1/devices/{serial}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
     }
 
     [Theory]
@@ -45,21 +30,21 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     [InlineData(KeyAlgorithm.Ed25519, false)]
     public async Task Full_flow_pending_accept_token_for_each_key_type(KeyAlgorithm algorithm, bool rawEcdsa)
     {
-        var device = await TestDevices.NewAsync(_tenant, algorithm, rawEcdsa: rawEcdsa);
+        var device = await TestDevices.NewAsync(Tenant, algorithm, rawEcdsa: rawEcdsa);
         Assert.Equal(HttpStatusCode.Unauthorized, (await device.AuthenticateAsync()).Status);
         var set = Assert.Single(await AuthSetsAsync(device.Serial));
         Assert.Equal("pending", set.GetProperty("status").GetString());
-        var stored = await (await _owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync();
+        var stored = await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync();
         Assert.Equal("pending", stored.GetProperty("status").GetString());
         Assert.Equal("rev-a", stored.GetProperty("hardwareVersion").GetString());
 
-        await TestDevices.AcceptAsync(_tenant, device.Serial);
+        await TestDevices.AcceptAsync(Tenant, device.Serial);
         var auth = await device.AuthenticateAsync();
         Assert.Equal(HttpStatusCode.OK, auth.Status);
         Assert.True(auth.ExpiresAt > DateTimeOffset.UtcNow.AddHours(23));
 
         await (await device.PatchInventoryAsync([("artifact_name", "rel-7"), ("cpu_count", 4)])).AssertStatusAsync(HttpStatusCode.NoContent);
-        var after = await (await _owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync();
+        var after = await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync();
         Assert.Equal("accepted", after.GetProperty("status").GetString());
         Assert.Equal("rel-7", after.GetProperty("release").GetString());
         Assert.Contains(after.GetProperty("attributes").EnumerateArray(), a => a.GetProperty("scope").GetString() == "identity" && a.GetProperty("name").GetString() == "serial");
@@ -69,15 +54,15 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     public async Task Wrong_key_and_replayed_signature_are_401_and_store_nothing()
     {
         // Signed by a key other than the one in the body.
-        var device = await TestDevices.NewAsync(_tenant);
+        var device = await TestDevices.NewAsync(Tenant);
         using var wrongKey = DeviceKey.Generate(KeyAlgorithm.EcdsaP256);
         await (await device.SendAuthAsync(device.AuthBody(), Convert.ToBase64String(wrongKey.Sign(device.AuthBody()))))
             .AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
 
         // A genuine signature of another device's body, replayed on this one.
         using var otherKey = DeviceKey.Generate(KeyAlgorithm.Ed25519);
-        var other = new FleetDeviceClient(_tenant.Server.Client(), await _tenant.TenantTokenAsync(), $"other-{Guid.NewGuid():n}"[..20], otherKey);
-        var replayed = await TestDevices.NewAsync(_tenant, KeyAlgorithm.Ed25519);
+        var other = new FleetDeviceClient(Tenant.Server.Client(), await Tenant.TenantTokenAsync(), $"other-{Guid.NewGuid():n}"[..20], otherKey);
+        var replayed = await TestDevices.NewAsync(Tenant, KeyAlgorithm.Ed25519);
         await (await replayed.SendAuthAsync(replayed.AuthBody(), Convert.ToBase64String(otherKey.Sign(other.AuthBody()))))
             .AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
 
@@ -91,7 +76,7 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     public async Task A_signature_over_the_original_body_does_not_cover_a_tampered_one()
     {
         var key = DeviceKey.Generate(KeyAlgorithm.Rsa2048);
-        var device = new FleetDeviceClient(_tenant.Server.Client(), await _tenant.TenantTokenAsync(), $"tamper-{Guid.NewGuid():n}"[..20], key);
+        var device = new FleetDeviceClient(Tenant.Server.Client(), await Tenant.TenantTokenAsync(), $"tamper-{Guid.NewGuid():n}"[..20], key);
         var body = device.AuthBody();
         var signature = Convert.ToBase64String(key.Sign(body));
         var tampered = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(body).Replace("\"serial\":\"tamper-", "\"serial\":\"tampeR-"));
@@ -104,14 +89,14 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Unknown_tenant_token_is_401_and_malformed_pem_is_400_storing_nothing()
+    public async Task UnknownTenant_token_is_401_and_malformed_pem_is_400_storing_nothing()
     {
         using var key = DeviceKey.Generate(KeyAlgorithm.Ed25519);
-        var stranger = new FleetDeviceClient(_tenant.Server.Client(), "tt_not-a-tenant", $"lost-{Guid.NewGuid():n}"[..20], key);
+        var stranger = new FleetDeviceClient(Tenant.Server.Client(), "tt_not-a-tenant", $"lost-{Guid.NewGuid():n}"[..20], key);
         Assert.Equal(HttpStatusCode.Unauthorized, (await stranger.AuthenticateAsync()).Status);
         await AssertNothingStoredAsync(stranger.Serial);
 
-        var body = Encoding.UTF8.GetBytes($"{{\"identity\":{{\"serial\":\"pem-1\"}},\"publicKey\":\"-----BEGIN PUBLIC KEY-----\\nnope\\n-----END PUBLIC KEY-----\",\"tenantToken\":\"{await _tenant.TenantTokenAsync()}\"}}");
+        var body = Encoding.UTF8.GetBytes($"{{\"identity\":{{\"serial\":\"pem-1\"}},\"publicKey\":\"-----BEGIN PUBLIC KEY-----\\nnope\\n-----END PUBLIC KEY-----\",\"tenantToken\":\"{await Tenant.TenantTokenAsync()}\"}}");
         await (await stranger.SendAuthAsync(body, Convert.ToBase64String(key.Sign(body)))).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
         await AssertNothingStoredAsync("pem-1");
     }
@@ -121,31 +106,31 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     {
         using var key = DeviceKey.Generate(KeyAlgorithm.Rsa2048);
         var serial = $"pre-{Guid.NewGuid():n}"[..20];
-        var created = await _owner.PostAsJsonAsync("/api/v1/device-auth/preauthorize", new { identity = new { serial }, publicKey = key.PublicKeyPem });
+        var created = await Owner.PostAsJsonAsync("/api/v1/device-auth/preauthorize", new { identity = new { serial }, publicKey = key.PublicKeyPem });
         await created.AssertStatusAsync(HttpStatusCode.Created);
-        Assert.Equal("preauthorized", (await (await _owner.GetAsync($"/api/v1/devices/{serial}")).JsonAsync()).GetProperty("status").GetString());
-        await (await _owner.PostAsJsonAsync("/api/v1/device-auth/preauthorize", new { identity = new { serial }, publicKey = key.PublicKeyPem })).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+        Assert.Equal("preauthorized", (await (await Owner.GetAsync($"/api/v1/devices/{serial}")).JsonAsync()).GetProperty("status").GetString());
+        await (await Owner.PostAsJsonAsync("/api/v1/device-auth/preauthorize", new { identity = new { serial }, publicKey = key.PublicKeyPem })).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
 
-        var device = new FleetDeviceClient(_tenant.Server.Client(), await _tenant.TenantTokenAsync(), serial, key);
+        var device = new FleetDeviceClient(Tenant.Server.Client(), await Tenant.TenantTokenAsync(), serial, key);
         Assert.Equal(HttpStatusCode.OK, (await device.AuthenticateAsync()).Status);
-        Assert.Equal("accepted", (await (await _owner.GetAsync($"/api/v1/devices/{serial}")).JsonAsync()).GetProperty("status").GetString());
+        Assert.Equal("accepted", (await (await Owner.GetAsync($"/api/v1/devices/{serial}")).JsonAsync()).GetProperty("status").GetString());
     }
 
     [Fact]
     public async Task Rejected_device_is_401_and_its_old_token_stops_working()
     {
-        var device = await TestDevices.AdmittedAsync(_tenant);
+        var device = await TestDevices.AdmittedAsync(Tenant);
         await (await device.PatchInventoryAsync([("a", 1)])).AssertStatusAsync(HttpStatusCode.NoContent);
-        await TestDevices.AcceptAsync(_tenant, device.Serial, "rejected");
+        await TestDevices.AcceptAsync(Tenant, device.Serial, "rejected");
         Assert.Equal(HttpStatusCode.Unauthorized, (await device.SendOnceAsync(HttpMethod.Patch, "/api/device/v1/inventory", new[] { new { name = "a", value = 2 } }, default)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await device.AuthenticateAsync()).Status);
         // Rejected → accepted is allowed again; tokens issued before the rejection stay dead.
         var oldToken = device.Token;
-        await TestDevices.AcceptAsync(_tenant, device.Serial);
+        await TestDevices.AcceptAsync(Tenant, device.Serial);
         await Task.Delay(1100);
         Assert.Equal(HttpStatusCode.OK, (await device.AuthenticateAsync()).Status);
         Assert.NotEqual(oldToken, device.Token);
-        using var stale = _tenant.Server.Client();
+        using var stale = Tenant.Server.Client();
         stale.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", oldToken);
         Assert.Equal(HttpStatusCode.Unauthorized, (await stale.PatchAsJsonAsync("/api/device/v1/inventory", new[] { new { name = "a", value = 3 } })).StatusCode);
     }
@@ -153,49 +138,49 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     [Fact]
     public async Task Revoked_token_is_401_until_the_device_authenticates_again()
     {
-        var device = await TestDevices.AdmittedAsync(_tenant);
+        var device = await TestDevices.AdmittedAsync(Tenant);
         var jti = JsonDocument.Parse(Base64UrlDecode(device.Token!.Split('.')[1])).RootElement.GetProperty("jti").GetString();
-        await (await _owner.DeleteAsync($"/api/v1/device-auth/tokens/{jti}")).AssertStatusAsync(HttpStatusCode.NoContent);
+        await (await Owner.DeleteAsync($"/api/v1/device-auth/tokens/{jti}")).AssertStatusAsync(HttpStatusCode.NoContent);
         var refused = await device.SendOnceAsync(HttpMethod.Patch, "/api/device/v1/inventory", new[] { new { name = "a", value = 1 } }, default);
         await refused.AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
         // The client library re-authenticates on 401 and carries on with a new token.
         await (await device.PatchInventoryAsync([("a", 2)])).AssertStatusAsync(HttpStatusCode.NoContent);
-        await (await _owner.DeleteAsync("/api/v1/device-auth/tokens/nonexistent")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await Owner.DeleteAsync("/api/v1/device-auth/tokens/nonexistent")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
     }
 
     [Fact]
     public async Task Device_tokens_and_api_keys_are_not_interchangeable()
     {
-        var device = await TestDevices.AdmittedAsync(_tenant);
-        using var withDeviceToken = _tenant.Server.Client(device.Token);
+        var device = await TestDevices.AdmittedAsync(Tenant);
+        using var withDeviceToken = Tenant.Server.Client(device.Token);
         await (await withDeviceToken.GetAsync("/api/v1/devices")).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
-        await (await _owner.PatchAsJsonAsync("/api/device/v1/inventory", new[] { new { name = "a", value = 1 } })).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
-        await (await _owner.PostAsJsonAsync("/api/device/v1/telemetry", new { samples = Array.Empty<object>() })).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+        await (await Owner.PatchAsJsonAsync("/api/device/v1/inventory", new[] { new { name = "a", value = 1 } })).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+        await (await Owner.PostAsJsonAsync("/api/device/v1/telemetry", new { samples = Array.Empty<object>() })).AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
     }
 
     [Fact]
     public async Task Invalid_transitions_are_409()
     {
-        var device = await TestDevices.NewAsync(_tenant);
+        var device = await TestDevices.NewAsync(Tenant);
         await device.AuthenticateAsync();
         var set = (await AuthSetsAsync(device.Serial)).Single().GetProperty("id").GetString();
-        await (await _owner.PutAsJsonAsync($"/api/v1/devices/{device.Serial}/auth/{set}/status", new { status = "preauthorized" })).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
-        await (await _owner.PutAsJsonAsync($"/api/v1/devices/{device.Serial}/auth/{set}/status", new { status = "rejected" })).AssertStatusAsync(HttpStatusCode.OK);
-        await (await _owner.PutAsJsonAsync($"/api/v1/devices/{device.Serial}/auth/nope/status", new { status = "accepted" })).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await Owner.PutAsJsonAsync($"/api/v1/devices/{device.Serial}/auth/{set}/status", new { status = "preauthorized" })).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        await (await Owner.PutAsJsonAsync($"/api/v1/devices/{device.Serial}/auth/{set}/status", new { status = "rejected" })).AssertStatusAsync(HttpStatusCode.OK);
+        await (await Owner.PutAsJsonAsync($"/api/v1/devices/{device.Serial}/auth/nope/status", new { status = "accepted" })).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
 
         using var key = DeviceKey.Generate(KeyAlgorithm.Ed25519);
         var serial = $"pre2-{Guid.NewGuid():n}"[..20];
-        var pre = await (await _owner.PostAsJsonAsync("/api/v1/device-auth/preauthorize", new { identity = new { serial }, publicKey = key.PublicKeyPem })).JsonAsync();
-        await (await _owner.PutAsJsonAsync($"/api/v1/devices/{serial}/auth/{pre.GetProperty("id").GetString()}/status", new { status = "accepted" }))
+        var pre = await (await Owner.PostAsJsonAsync("/api/v1/device-auth/preauthorize", new { identity = new { serial }, publicKey = key.PublicKeyPem })).JsonAsync();
+        await (await Owner.PutAsJsonAsync($"/api/v1/devices/{serial}/auth/{pre.GetProperty("id").GetString()}/status", new { status = "accepted" }))
             .AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
     }
 
     [Fact]
-    public async Task Counting_and_the_tenants_device_limit()
+    public async Task Counting_and_theTenants_device_limit()
     {
-        using var bootstrap = _tenant.Server.Client(FleetServer.BootstrapKey);
+        using var bootstrap = Tenant.Server.Client(FleetServer.BootstrapKey);
         var limited = await (await bootstrap.PostAsJsonAsync("/api/v1/tenants", new { tenantId = $"lim-{Guid.NewGuid():n}"[..20], maxDevices = 1 })).JsonAsync();
-        var tenant = new TestTenant(_tenant.Server, limited.GetProperty("tenant").GetProperty("tenantId").GetString()!, limited.GetProperty("ownerKey").GetProperty("secret").GetString()!);
+        var tenant = new TestTenant(Tenant.Server, limited.GetProperty("tenant").GetProperty("tenantId").GetString()!, limited.GetProperty("ownerKey").GetProperty("secret").GetString()!);
         await TestDevices.AdmittedAsync(tenant);
         var second = await TestDevices.NewAsync(tenant);
         await second.AuthenticateAsync();
@@ -210,11 +195,11 @@ public sealed class DeviceAuthTests : IAsyncLifetime
     [Fact]
     public async Task Heartbeat_writes_last_seen_at_most_once_per_window()
     {
-        var device = await TestDevices.AdmittedAsync(_tenant);
-        var counter = _tenant.Server.Services.GetRequiredService<StorageRequestCounter>();
-        var partition = DeviceKeys.Partition(_tenant.TenantId, device.Serial);
+        var device = await TestDevices.AdmittedAsync(Tenant);
+        var counter = Tenant.Server.Services.GetRequiredService<StorageRequestCounter>();
+        var partition = DeviceKeys.Partition(Tenant.TenantId, device.Serial);
         await (await device.PostTelemetryAsync([new { type = "uptime", timestamp = DateTimeOffset.UtcNow, value = 1 }])).AssertStatusAsync(HttpStatusCode.NoContent);
-        var seen = (await (await _owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync()).GetProperty("lastSeen").GetDateTimeOffset();
+        var seen = (await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync()).GetProperty("lastSeen").GetDateTimeOffset();
         Assert.True(seen > DateTimeOffset.UtcNow.AddMinutes(-1));
 
         var (reads, writes) = (counter.EntityReads(DeviceKeys.TableName, partition), counter.EntityWrites(DeviceKeys.TableName, partition));
@@ -222,17 +207,17 @@ public sealed class DeviceAuthTests : IAsyncLifetime
             await (await device.PostTelemetryAsync([new { type = "uptime", timestamp = DateTimeOffset.UtcNow, value = i }])).AssertStatusAsync(HttpStatusCode.NoContent);
         Assert.Equal(10, counter.EntityReads(DeviceKeys.TableName, partition) - reads);
         Assert.Equal(0, counter.EntityWrites(DeviceKeys.TableName, partition) - writes);
-        Assert.Equal(seen, (await (await _owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync()).GetProperty("lastSeen").GetDateTimeOffset());
+        Assert.Equal(seen, (await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync()).GetProperty("lastSeen").GetDateTimeOffset());
     }
 
     [Fact]
     public async Task Decommissioned_device_cannot_use_its_token_and_comes_back_pending()
     {
-        var device = await TestDevices.AdmittedAsync(_tenant);
-        await (await _owner.DeleteAsync($"/api/v1/devices/{device.Serial}")).AssertStatusAsync(HttpStatusCode.NoContent);
+        var device = await TestDevices.AdmittedAsync(Tenant);
+        await (await Owner.DeleteAsync($"/api/v1/devices/{device.Serial}")).AssertStatusAsync(HttpStatusCode.NoContent);
         Assert.Equal(HttpStatusCode.Unauthorized, (await device.SendOnceAsync(HttpMethod.Patch, "/api/device/v1/inventory", new[] { new { name = "a", value = 1 } }, default)).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await device.AuthenticateAsync()).Status);
-        Assert.Equal("pending", (await (await _owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync()).GetProperty("status").GetString());
+        Assert.Equal("pending", (await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync()).GetProperty("status").GetString());
     }
 
     private static byte[] Base64UrlDecode(string s) =>

@@ -7,57 +7,42 @@ using ServerlessFleet.Tests.Infrastructure;
 
 namespace ServerlessFleet.Tests.Devices;
 
-public sealed class DeviceTests : IAsyncLifetime
+public sealed class DeviceTests() : TenantScopedTests("dev")
 {
-    private TestTenant _tenant = null!;
-    private HttpClient _owner = null!;
-
-    public async Task InitializeAsync()
-    {
-        _tenant = await (await FleetServer.Shared).CreateTenantAsync("dev");
-        _owner = _tenant.OwnerClient();
-    }
-
-    public Task DisposeAsync()
-    {
-        _owner.Dispose();
-        return Task.CompletedTask;
-    }
-
     private async Task<string> CreateAsync(object? extra = null)
     {
         var serial = $"SN-{Guid.NewGuid():n}"[..16];
         var body = JsonSerializer.SerializeToNode(new { serial, hardwareVersion = "rev-b", name = "Lobby screen" })!.AsObject();
         if (extra is not null) foreach (var p in JsonSerializer.SerializeToNode(extra)!.AsObject()) body[p.Key] = p.Value?.DeepClone();
-        await (await _owner.PostAsJsonAsync("/api/v1/devices", body)).AssertStatusAsync(HttpStatusCode.Created);
+        await (await Owner.PostAsJsonAsync("/api/v1/devices", body)).AssertStatusAsync(HttpStatusCode.Created);
         return serial;
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private async Task<Dictionary<string, string>> AttributesAsync(string serial) =>
-        (await (await _owner.GetAsync($"/api/v1/devices/{serial}/attributes")).JsonAsync()).EnumerateArray()
+        (await (await Owner.GetAsync($"/api/v1/devices/{serial}/attributes")).JsonAsync()).EnumerateArray()
             .ToDictionary(a => $"{a.GetProperty("scope").GetString()}.{a.GetProperty("name").GetString()}", a => a.GetProperty("value").ToString());
 
     [Fact]
     public async Task Create_get_and_duplicate()
     {
         var serial = await CreateAsync(new { ownerRef = "cust-9", tags = new[] { "eu" } });
-        var response = await _owner.GetAsync($"/api/v1/devices/{serial}");
+        var response = await Owner.GetAsync($"/api/v1/devices/{serial}");
         var device = await (await response.AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
         Assert.Equal("cust-9", device.GetProperty("ownerRef").GetString());
         Assert.Equal("unassigned", device.GetProperty("group").GetString());
         Assert.Equal("noauth", device.GetProperty("status").GetString());
         Assert.NotNull(response.Headers.ETag);
 
-        var duplicate = await _owner.PostAsJsonAsync("/api/v1/devices", new { serial, hardwareVersion = "x" });
+        var duplicate = await Owner.PostAsJsonAsync("/api/v1/devices", new { serial, hardwareVersion = "x" });
         await duplicate.AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
     }
 
     [Fact]
     public async Task Invalid_device_is_a_field_precise_400()
     {
-        var body = await (await _owner.PostAsJsonAsync("/api/v1/devices", new { serial = "bad serial/", tags = new[] { "ok", "no spaces" }, group = "nowhere" }))
+        var body = await (await Owner.PostAsJsonAsync("/api/v1/devices", new { serial = "bad serial/", tags = new[] { "ok", "no spaces" }, group = "nowhere" }))
             .AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
         var errors = body.GetProperty("errors");
         Assert.True(errors.TryGetProperty("serial", out _));
@@ -69,10 +54,10 @@ public sealed class DeviceTests : IAsyncLifetime
     public async Task Patch_changes_only_given_fields_and_refuses_group()
     {
         var serial = await CreateAsync(new { ownerRef = "keep" });
-        var patched = await (await _owner.PatchAsync($"/api/v1/devices/{serial}", Json("{\"name\":\"Renamed\",\"deviceType\":null}"))).JsonAsync();
+        var patched = await (await Owner.PatchAsync($"/api/v1/devices/{serial}", Json("{\"name\":\"Renamed\",\"deviceType\":null}"))).JsonAsync();
         Assert.Equal("Renamed", patched.GetProperty("name").GetString());
         Assert.Equal("keep", patched.GetProperty("ownerRef").GetString());
-        var refused = await (await _owner.PatchAsync($"/api/v1/devices/{serial}", Json("{\"group\":\"lobby\"}"))).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        var refused = await (await Owner.PatchAsync($"/api/v1/devices/{serial}", Json("{\"group\":\"lobby\"}"))).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
         Assert.True(refused.GetProperty("errors").TryGetProperty("group", out _));
     }
 
@@ -80,18 +65,18 @@ public sealed class DeviceTests : IAsyncLifetime
     public async Task Attribute_patch_upserts_and_put_replaces_only_its_scope()
     {
         var serial = await CreateAsync();
-        await (await _owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json("""
+        await (await Owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json("""
             [{"name":"os","value":"linux","scope":"inventory"},{"name":"cpu","value":4,"scope":"inventory"},{"name":"site","value":"berlin","scope":"tags"}]
             """))).AssertStatusAsync(HttpStatusCode.OK);
-        await (await _owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json("""[{"name":"cpu","value":8,"scope":"inventory"}]"""))).AssertStatusAsync(HttpStatusCode.OK);
+        await (await Owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json("""[{"name":"cpu","value":8,"scope":"inventory"}]"""))).AssertStatusAsync(HttpStatusCode.OK);
         Assert.Equal(new Dictionary<string, string> { ["inventory.cpu"] = "8", ["inventory.os"] = "linux", ["tags.site"] = "berlin" }, await AttributesAsync(serial));
 
         // PUT of the inventory scope replaces inventory and leaves tags alone.
-        await (await _owner.PutAsync($"/api/v1/devices/{serial}/attributes", Json("""[{"name":"kernel","value":["6.1","lts"],"scope":"inventory"}]"""))).AssertStatusAsync(HttpStatusCode.OK);
+        await (await Owner.PutAsync($"/api/v1/devices/{serial}/attributes", Json("""[{"name":"kernel","value":["6.1","lts"],"scope":"inventory"}]"""))).AssertStatusAsync(HttpStatusCode.OK);
         Assert.Equal(new Dictionary<string, string> { ["inventory.kernel"] = "[\"6.1\",\"lts\"]", ["tags.site"] = "berlin" }, await AttributesAsync(serial));
 
         // An empty PUT naming a scope clears that scope only.
-        await (await _owner.PutAsync($"/api/v1/devices/{serial}/attributes?scope=tags", Json("[]"))).AssertStatusAsync(HttpStatusCode.OK);
+        await (await Owner.PutAsync($"/api/v1/devices/{serial}/attributes?scope=tags", Json("[]"))).AssertStatusAsync(HttpStatusCode.OK);
         Assert.Equal(new Dictionary<string, string> { ["inventory.kernel"] = "[\"6.1\",\"lts\"]" }, await AttributesAsync(serial));
     }
 
@@ -106,7 +91,7 @@ public sealed class DeviceTests : IAsyncLifetime
     public async Task Bad_attributes_are_400_naming_the_attribute(string body, string field)
     {
         var serial = await CreateAsync();
-        var error = await (await _owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json(body))).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        var error = await (await Owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json(body))).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
         Assert.True(error.GetProperty("errors").TryGetProperty(field, out _), error.ToString());
         Assert.Empty(await AttributesAsync(serial));
     }
@@ -116,9 +101,9 @@ public sealed class DeviceTests : IAsyncLifetime
     {
         var serial = await CreateAsync();
         var tooMany = "[" + string.Join(",", Enumerable.Range(0, 101).Select(i => $"{{\"name\":\"a{i}\",\"value\":{i},\"scope\":\"tags\"}}")) + "]";
-        await (await _owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json(tooMany))).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        await (await Owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json(tooMany))).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
         var tooLong = $"[{{\"name\":\"long\",\"value\":\"{new string('x', 1025)}\",\"scope\":\"tags\"}}]";
-        await (await _owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json(tooLong))).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        await (await Owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json(tooLong))).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
     }
 
     [Fact]
@@ -126,7 +111,7 @@ public sealed class DeviceTests : IAsyncLifetime
     {
         var serial = await CreateAsync();
         var writes = Enumerable.Range(0, 8).Select(i =>
-            _owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json($"[{{\"name\":\"k{i}\",\"value\":{i},\"scope\":\"tags\"}}]")));
+            Owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json($"[{{\"name\":\"k{i}\",\"value\":{i},\"scope\":\"tags\"}}]")));
         foreach (var r in await Task.WhenAll(writes)) await r.AssertStatusAsync(HttpStatusCode.OK);
         Assert.Equal(8, (await AttributesAsync(serial)).Count);
     }
@@ -135,29 +120,29 @@ public sealed class DeviceTests : IAsyncLifetime
     public async Task Concurrent_patches_with_the_same_if_match_one_wins_one_gets_412()
     {
         var serial = await CreateAsync();
-        var etag = (await _owner.GetAsync($"/api/v1/devices/{serial}")).Headers.ETag!.ToString();
+        var etag = (await Owner.GetAsync($"/api/v1/devices/{serial}")).Headers.ETag!.ToString();
         HttpRequestMessage Patch(string name)
         {
             var request = new HttpRequestMessage(HttpMethod.Patch, $"/api/v1/devices/{serial}") { Content = Json($"{{\"name\":\"{name}\"}}") };
             request.Headers.TryAddWithoutValidation("If-Match", etag);
             return request;
         }
-        var results = await Task.WhenAll(_owner.SendAsync(Patch("first")), _owner.SendAsync(Patch("second")));
+        var results = await Task.WhenAll(Owner.SendAsync(Patch("first")), Owner.SendAsync(Patch("second")));
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.PreconditionFailed], results.Select(r => r.StatusCode).Order());
         await results.Single(r => r.StatusCode == HttpStatusCode.PreconditionFailed).AssertErrorAsync(HttpStatusCode.PreconditionFailed, "precondition_failed");
         var winner = (await results.Single(r => r.IsSuccessStatusCode).JsonAsync()).GetProperty("name").GetString();
-        Assert.Equal(winner, (await (await _owner.GetAsync($"/api/v1/devices/{serial}")).JsonAsync()).GetProperty("name").GetString());
+        Assert.Equal(winner, (await (await Owner.GetAsync($"/api/v1/devices/{serial}")).JsonAsync()).GetProperty("name").GetString());
     }
 
     [Fact]
     public async Task Tags_replace_and_filter()
     {
         var serial = await CreateAsync(new { tags = new[] { "old" } });
-        var device = await (await _owner.PutAsJsonAsync($"/api/v1/devices/{serial}/tags", new { tags = new[] { "new", "eu" } })).JsonAsync();
+        var device = await (await Owner.PutAsJsonAsync($"/api/v1/devices/{serial}/tags", new { tags = new[] { "new", "eu" } })).JsonAsync();
         Assert.Equal(["new", "eu"], device.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
-        var listed = await (await _owner.GetAsync("/api/v1/devices?tag=eu")).JsonAsync();
+        var listed = await (await Owner.GetAsync("/api/v1/devices?tag=eu")).JsonAsync();
         Assert.Contains(listed.GetProperty("data").EnumerateArray(), d => d.GetProperty("serial").GetString() == serial);
-        var old = await (await _owner.GetAsync("/api/v1/devices?tag=old")).JsonAsync();
+        var old = await (await Owner.GetAsync("/api/v1/devices?tag=old")).JsonAsync();
         Assert.DoesNotContain(old.GetProperty("data").EnumerateArray(), d => d.GetProperty("serial").GetString() == serial);
     }
 
@@ -165,19 +150,19 @@ public sealed class DeviceTests : IAsyncLifetime
     public async Task Decommissioned_device_is_gone_and_its_serial_reusable()
     {
         var serial = await CreateAsync();
-        await (await _owner.DeleteAsync($"/api/v1/devices/{serial}")).AssertStatusAsync(HttpStatusCode.NoContent);
-        await (await _owner.GetAsync($"/api/v1/devices/{serial}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
-        await (await _owner.DeleteAsync($"/api/v1/devices/{serial}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
-        var listed = await (await _owner.GetAsync("/api/v1/devices?status=decommissioned")).JsonAsync();
+        await (await Owner.DeleteAsync($"/api/v1/devices/{serial}")).AssertStatusAsync(HttpStatusCode.NoContent);
+        await (await Owner.GetAsync($"/api/v1/devices/{serial}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await (await Owner.DeleteAsync($"/api/v1/devices/{serial}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        var listed = await (await Owner.GetAsync("/api/v1/devices?status=decommissioned")).JsonAsync();
         Assert.Contains(listed.GetProperty("data").EnumerateArray(), d => d.GetProperty("serial").GetString() == serial);
-        await (await _owner.PostAsJsonAsync("/api/v1/devices", new { serial, hardwareVersion = "rev-c" })).AssertStatusAsync(HttpStatusCode.Created);
+        await (await Owner.PostAsJsonAsync("/api/v1/devices", new { serial, hardwareVersion = "rev-c" })).AssertStatusAsync(HttpStatusCode.Created);
     }
 
     [Fact]
-    public async Task Other_tenants_devices_do_not_exist()
+    public async Task OtherTenants_devices_do_not_exist()
     {
         var serial = await CreateAsync();
-        var other = await _tenant.Server.CreateTenantAsync("dev-other");
+        var other = await Tenant.Server.CreateTenantAsync("dev-other");
         using var client = other.OwnerClient();
         await (await client.GetAsync($"/api/v1/devices/{serial}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
         await (await client.PatchAsync($"/api/v1/devices/{serial}", Json("{\"name\":\"mine\"}"))).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
@@ -187,14 +172,14 @@ public sealed class DeviceTests : IAsyncLifetime
         Assert.Empty(list.GetProperty("data").EnumerateArray());
         // The same serial is free in the other tenant.
         await (await client.PostAsJsonAsync("/api/v1/devices", new { serial, hardwareVersion = "x" })).AssertStatusAsync(HttpStatusCode.Created);
-        Assert.Equal("Lobby screen", (await (await _owner.GetAsync($"/api/v1/devices/{serial}")).JsonAsync()).GetProperty("name").GetString());
+        Assert.Equal("Lobby screen", (await (await Owner.GetAsync($"/api/v1/devices/{serial}")).JsonAsync()).GetProperty("name").GetString());
     }
 
     [Fact]
     public async Task Fleet_read_cannot_write()
     {
         var serial = await CreateAsync();
-        using var reader = _tenant.Server.Client(await _tenant.CreateKeyAsync(Scopes.FleetRead));
+        using var reader = Tenant.Server.Client(await Tenant.CreateKeyAsync(Scopes.FleetRead));
         await (await reader.GetAsync($"/api/v1/devices/{serial}")).AssertStatusAsync(HttpStatusCode.OK);
         await (await reader.PostAsJsonAsync("/api/v1/devices", new { serial = "new-one", hardwareVersion = "x" })).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
         await (await reader.PatchAsync($"/api/v1/devices/{serial}", Json("{\"name\":\"x\"}"))).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
