@@ -22,6 +22,7 @@ using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.DeviceAuth;
 using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Groups;
+using ServerlessFleet.Shared.Idempotency;
 using ServerlessFleet.Shared.Paging;
 using ServerlessFleet.Shared.Storage;
 using ServerlessFleet.Shared.Telemetry;
@@ -57,6 +58,7 @@ public static class FleetApp
                 ErrorResponses.DefaultMessage(context.HttpContext.Response.StatusCode)));
         app.UseRouting();
         app.UseMiddleware<ApiKeyAuthentication>();
+        app.UseMiddleware<IdempotencyKeys>();
         MapFunctions(app);
         mapAdditional?.Invoke(app);
         app.Services.GetRequiredService<FunctionCatalog>().Attach(app);
@@ -122,6 +124,7 @@ public static class FleetApp
         services.AddSingleton<IDeviceDecommissionHook, ForgetAuthSetsOnDecommission>();
         services.AddSingleton<TelemetryStore>();
         services.AddSingleton<ArtifactStore>();
+        services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<ArtifactBlobs>();
 
         services.AddSingleton<FunctionCatalog>();
@@ -144,7 +147,7 @@ public static class FleetApp
 
     private static StorageLayout StorageLayout() => new StorageLayout()
         .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table, AuditLog.TableName,
-            DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName)
+            DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName, IdempotencyStore.TableName)
         .AddContainers(ArtifactBlobs.Container);
 
     private static byte[] PageTokenKey(FleetOptions options, ILoggerFactory logs)

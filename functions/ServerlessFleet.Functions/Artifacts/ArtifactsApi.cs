@@ -41,7 +41,8 @@ public static class ArtifactsApi
             .Accepts<IFormFile>("multipart/form-data").Produces<ArtifactResponse>(201).Produces<ErrorBody>(409).Produces<ErrorBody>(413)
             .RequireScope(Scopes.RegistryAdmin);
         artifacts.MapPost("/uploads", StartUploadAsync).WithName("StartArtifactUpload")
-            .WithSummary("Direct upload of a large file: returns a write-only SAS URL to PUT the file (or its blocks) to Blob storage").RequireScope(Scopes.RegistryAdmin);
+            .WithSummary("Direct upload of a large file: returns a write-only SAS URL to PUT the file (or its blocks) to Blob storage (Idempotency-Key honoured)")
+            .RequireScope(Scopes.RegistryAdmin).AcceptIdempotencyKey();
         artifacts.MapPost("/uploads/{uploadId}:complete", CompleteUploadAsync).WithName("CompleteArtifactUpload")
             .WithSummary("Registers an uploaded file after computing its sha256 and size from the stored blob").RequireScope(Scopes.RegistryAdmin);
         artifacts.MapGet("", ListAsync).WithName("ListArtifacts").WithSummary("Artifacts (filters name, version, kind, deviceType), oldest first").RequireScope(Scopes.RegistryRead);

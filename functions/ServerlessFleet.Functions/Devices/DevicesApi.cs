@@ -18,7 +18,8 @@ public static partial class DevicesApi
     public static IEndpointRouteBuilder MapDevicesApi(this IEndpointRouteBuilder app)
     {
         var devices = app.MapGroup("/api/v1/devices").WithTags("Devices");
-        devices.MapPost("", CreateAsync).WithName("CreateDevice").WithSummary("Register a device").RequireScope(Scopes.FleetManager);
+        devices.MapPost("", CreateAsync).WithName("CreateDevice").WithSummary("Register a device (Idempotency-Key honoured)")
+            .RequireScope(Scopes.FleetManager).AcceptIdempotencyKey();
         devices.MapGet("", ListAsync).WithName("ListDevices")
             .WithSummary("List devices: filters group, tag, hardwareVersion, release, ownerRef, status (repeatable ones match any value), lastSeenSince/Until, maxBatteryPercent, search (+searchType, searchField), attr.<scope>.<name>=<op>:<value>; sort")
             .RequireScope(Scopes.FleetRead);

@@ -29,7 +29,8 @@ public static class GroupsApi
     public static IEndpointRouteBuilder MapGroupsApi(this IEndpointRouteBuilder app)
     {
         var groups = app.MapGroup("/api/v1/groups").WithTags("Groups");
-        groups.MapPost("", CreateAsync).WithName("CreateGroup").WithSummary("Create a group (optionally locked to a device type)").RequireScope(Scopes.FleetManager);
+        groups.MapPost("", CreateAsync).WithName("CreateGroup").WithSummary("Create a group (optionally locked to a device type; Idempotency-Key honoured)")
+            .RequireScope(Scopes.FleetManager).AcceptIdempotencyKey();
         groups.MapGet("", ListAsync).WithName("ListGroups").WithSummary("All groups with device counts; 'unassigned' always exists").RequireScope(Scopes.FleetRead);
         groups.MapGet("/{name}", GetAsync).WithName("GetGroup").WithSummary("A group with its device counts (ETag)").RequireScope(Scopes.FleetRead);
         groups.MapPatch("/{name}", PatchAsync).WithName("UpdateGroup").WithSummary("Update description, deviceType lock or desired releases").RequireScope(Scopes.FleetManager);

@@ -21,6 +21,13 @@ public static class FunctionEndpoints
     public static TBuilder RequireBootstrapKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithAccess(new BootstrapAccess(), ScopedErrors);
 
+    /// <summary>The route honours <c>Idempotency-Key</c> (see <see cref="IdempotencyKeys"/>).</summary>
+    public static TBuilder AcceptIdempotencyKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        builder.Add(endpoint => endpoint.Metadata.Add(new IdempotentMetadata()));
+        return builder;
+    }
+
     public static TBuilder RequireDevice<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.WithAccess(new DeviceAccess(), [400, 401, 404, 409, 500]);
 

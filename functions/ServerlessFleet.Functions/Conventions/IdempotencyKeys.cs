@@ -1,0 +1,89 @@
+using System.Security.Cryptography;
+using System.Text;
+using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Idempotency;
+
+namespace ServerlessFleet.Functions.Conventions;
+
+/// <summary>Marks a POST that creates something as accepting <c>Idempotency-Key</c>.</summary>
+public sealed record IdempotentMetadata;
+
+/// <summary>
+/// <c>Idempotency-Key</c> (API.md §1): a repeat with the same key and body gets the original response again
+/// (status, body, Location, ETag) without running the handler; the same key with another body is 409; a repeat
+/// while the first is still running is 409 too. Keys are per tenant and route, kept for 24 hours. Only successful
+/// responses are kept, so a failed request can be retried with its key. Responses that carry secrets (new API
+/// keys, new tenants) are not offered this: a replay store must never hold a secret.
+/// </summary>
+public sealed class IdempotencyKeys(RequestDelegate next)
+{
+    public const string Header = "Idempotency-Key";
+    private const int MaxStoredBody = 30_000;
+
+    public async Task InvokeAsync(HttpContext context, IdempotencyStore store)
+    {
+        var key = context.Request.Headers[Header].ToString();
+        if (key.Length == 0 || context.GetEndpoint()?.Metadata.GetMetadata<IdempotentMetadata>() is null)
+        {
+            await next(context);
+            return;
+        }
+        if (key.Length > 128 || key.Any(char.IsControl)) throw FleetException.Validation(Header, "Idempotency-Key is 1-128 printable characters.");
+
+        context.Request.EnableBuffering();
+        var bodyHash = Convert.ToHexStringLower(await SHA256.HashDataAsync(context.Request.Body, context.RequestAborted));
+        context.Request.Body.Position = 0;
+        var tenantId = Caller.From(context).TenantId;
+        var rowKey = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{context.Request.Method} {context.Request.Path}\n{key}")));
+
+        var (claim, stored) = await store.ClaimAsync(tenantId, rowKey, bodyHash, context.RequestAborted);
+        switch (claim)
+        {
+            case IdempotencyClaim.Mismatch:
+                throw FleetException.Conflict("This Idempotency-Key was used with a different request body.");
+            case IdempotencyClaim.InProgress:
+                throw FleetException.Conflict("A request with this Idempotency-Key is still being processed.");
+            case IdempotencyClaim.Replay:
+                await ReplayAsync(context, stored!);
+                return;
+        }
+
+        var original = context.Response.Body;
+        using var buffer = new MemoryStream();
+        context.Response.Body = buffer;
+        try
+        {
+            await next(context);
+        }
+        catch
+        {
+            await store.ReleaseAsync(tenantId, rowKey, CancellationToken.None);
+            throw;
+        }
+        finally
+        {
+            context.Response.Body = original;
+        }
+
+        var body = Encoding.UTF8.GetString(buffer.ToArray());
+        if (context.Response.StatusCode is >= 200 and < 300 && body.Length <= MaxStoredBody)
+            await store.CompleteAsync(tenantId, rowKey, new StoredResponse(context.Response.StatusCode, context.Response.ContentType,
+                context.Response.Headers.Location.ToString() is { Length: > 0 } l ? l : null,
+                context.Response.Headers.ETag.ToString() is { Length: > 0 } e ? e : null, body), CancellationToken.None);
+        else
+            await store.ReleaseAsync(tenantId, rowKey, CancellationToken.None);
+        buffer.Position = 0;
+        await buffer.CopyToAsync(original, context.RequestAborted);
+    }
+
+    private static async Task ReplayAsync(HttpContext context, StoredResponse stored)
+    {
+        context.Response.StatusCode = stored.StatusCode;
+        if (stored.ContentType is not null) context.Response.ContentType = stored.ContentType;
+        if (stored.Location is not null) context.Response.Headers.Location = stored.Location;
+        if (stored.ETag is not null) context.Response.Headers.ETag = stored.ETag;
+        context.Response.Headers["Idempotent-Replayed"] = "true";
+        await context.Response.WriteAsync(stored.Body, context.RequestAborted);
+    }
+}
