@@ -58,6 +58,7 @@ public static class FleetApp
                 ErrorResponses.DefaultMessage(context.HttpContext.Response.StatusCode)));
         app.UseRouting();
         app.UseMiddleware<ApiKeyAuthentication>();
+        app.UseRateLimiter();
         app.UseMiddleware<IdempotencyKeys>();
         MapFunctions(app);
         mapAdditional?.Invoke(app);
@@ -93,6 +94,7 @@ public static class FleetApp
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddFleetOpenApi();
+        services.AddFleetRateLimits(configuration);
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<StorageRequestCounter>();

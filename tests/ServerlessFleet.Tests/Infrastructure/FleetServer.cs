@@ -25,6 +25,8 @@ public sealed class FleetServer : IAsyncDisposable
         {
             ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
             ["Fleet:MaxArtifactBytes"] = ArtifactLimitBytes.ToString(),
+            // Every anonymous request of the run comes from one loopback address.
+            ["Fleet:RateLimits:AnonymousPerMinute"] = "100000",
         },
         ProbeServer.Map,
         Orchestration.TestOrchestrations.Register));
