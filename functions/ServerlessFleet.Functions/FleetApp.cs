@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using ServerlessFleet.Functions.Actions;
 using ServerlessFleet.Functions.Artifacts;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
@@ -16,6 +17,7 @@ using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Functions.Telemetry;
 using ServerlessFleet.Functions.Tenants;
 using ServerlessFleet.Shared;
+using ServerlessFleet.Shared.Actions;
 using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Audit;
 using ServerlessFleet.Shared.Auth;
@@ -81,6 +83,7 @@ public static class FleetApp
         app.MapDeviceInventoryApi();
         app.MapTelemetryApi();
         app.MapArtifactsApi();
+        app.MapActionsApi();
     }
 
     private static void AddServices(IServiceCollection services, IConfiguration configuration, bool underFunctionsHost)
@@ -127,6 +130,8 @@ public static class FleetApp
         services.AddSingleton<TelemetryStore>();
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton<IdempotencyStore>();
+        services.AddDeviceActions();
+        services.AddSingleton<BlobLinks>();
         services.AddSingleton<ArtifactBlobs>();
 
         services.AddSingleton<FunctionCatalog>();
@@ -149,8 +154,9 @@ public static class FleetApp
 
     private static StorageLayout StorageLayout() => new StorageLayout()
         .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table, AuditLog.TableName,
-            DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName, IdempotencyStore.TableName)
-        .AddContainers(ArtifactBlobs.Container);
+            DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName, IdempotencyStore.TableName,
+            ActionStore.ActionsTable, ActionStore.RecordsTable)
+        .AddContainers(ArtifactBlobs.Container, ActionService.ScreenshotContainer);
 
     private static byte[] PageTokenKey(FleetOptions options, ILoggerFactory logs)
     {

@@ -2,6 +2,7 @@ using ServerlessFleet.Benchmarks;
 
 // Usage: dotnet run -c Release --project tools/ServerlessFleet.Benchmarks -- <scenario> [options]
 //   orchestrations [instances=200] [activities=2000]
+//   actions [devices=10000]
 var scenario = args.FirstOrDefault() ?? "orchestrations";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
 
@@ -10,8 +11,11 @@ switch (scenario)
     case "orchestrations":
         await OrchestrationBenchmark.RunAsync(Arg(1, 200), Arg(2, 2000));
         break;
+    case "actions":
+        await ActionBenchmark.RunAsync(Arg(1, 10_000));
+        break;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: orchestrations");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: orchestrations, actions");
         return 2;
 }
 return 0;

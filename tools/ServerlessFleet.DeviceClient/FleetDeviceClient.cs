@@ -22,6 +22,13 @@ public sealed class FleetDeviceClient(HttpClient http, string tenantToken, strin
     public string? Token { get; private set; }
     public DateTimeOffset? TokenExpiresAt { get; private set; }
 
+    /// <summary>Starts from a token obtained elsewhere (a device restoring its session, a simulator).</summary>
+    public FleetDeviceClient UseToken(string token)
+    {
+        Token = token;
+        return this;
+    }
+
     /// <summary>The exact body the device sends; the signature covers these bytes.</summary>
     public byte[] AuthBody()
     {

@@ -7,23 +7,14 @@ using ServerlessFleet.Shared.Storage;
 
 namespace ServerlessFleet.Shared.Artifacts;
 
-public sealed record SignedUrl(Uri Uri, DateTimeOffset ExpiresAt);
-
 /// <summary>
 /// Artifact blobs: container <c>artifacts</c>, blob <c>{tenant}/{id}</c>. Every link is a SAS for exactly one
-/// blob, so a link to one tenant's artifact can never reach another's. Start times are backdated for devices
-/// with skewed clocks; links are HTTPS-only whenever the account is served over HTTPS. With an account key
-/// (connection string, Azurite) links are signed with it; under a managed identity they are user-delegation
-/// SAS, signed with a delegation key the app obtains with its identity and renews before it runs out.
+/// blob (see <see cref="BlobLinks"/>), so a link to one tenant's artifact can never reach another's.
 /// </summary>
-public sealed class ArtifactBlobs(FleetStorage storage, TimeProvider clock)
+public sealed class ArtifactBlobs(FleetStorage storage, BlobLinks links)
 {
-    private static readonly TimeSpan DelegationKeyLifetime = TimeSpan.FromDays(6);
-    private readonly SemaphoreSlim _keyLock = new(1, 1);
-    private UserDelegationKey? _delegationKey;
-
     public const string Container = "artifacts";
-    public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
+    public static readonly TimeSpan ClockSkew = BlobLinks.ClockSkew;
     private const int BlockBytes = 4 * 1024 * 1024;
 
     public static string BlobName(string tenantId, string id) => $"{tenantId}/{id}";
@@ -70,44 +61,10 @@ public sealed class ArtifactBlobs(FleetStorage storage, TimeProvider clock)
     public Task<SignedUrl> WriteUrlAsync(string tenantId, string id, TimeSpan lifetime, CancellationToken ct) =>
         SignAsync(tenantId, id, BlobSasPermissions.Create | BlobSasPermissions.Write, lifetime, ct);
 
-    private async Task<SignedUrl> SignAsync(string tenantId, string id, BlobSasPermissions permissions, TimeSpan lifetime, CancellationToken ct)
-    {
-        var blob = Blob(tenantId, id);
-        var now = clock.GetUtcNow();
-        var expires = now + lifetime;
-        var sas = new BlobSasBuilder(permissions, expires)
-        {
-            BlobContainerName = Container,
-            BlobName = BlobName(tenantId, id),
-            Resource = "b",
-            StartsOn = now - ClockSkew,
-            Protocol = blob.Uri.Scheme == Uri.UriSchemeHttps ? SasProtocol.Https : SasProtocol.HttpsAndHttp,
-        };
-        if (storage.CanSignWithAccountKey) return new SignedUrl(blob.GenerateSasUri(sas), expires);
-        var key = await DelegationKeyAsync(expires, ct);
-        return new SignedUrl(WithUserDelegation(blob.Uri, sas, key, storage.Blobs.AccountName), expires);
-    }
+    private Task<SignedUrl> SignAsync(string tenantId, string id, BlobSasPermissions permissions, TimeSpan lifetime, CancellationToken ct) =>
+        links.SignAsync(Container, BlobName(tenantId, id), permissions, lifetime, ct);
 
     /// <summary>A user-delegation SAS link: signed with a key the identity obtained, not with the account key.</summary>
     public static Uri WithUserDelegation(Uri blobUri, BlobSasBuilder sas, UserDelegationKey key, string accountName) =>
-        new BlobUriBuilder(blobUri) { Sas = sas.ToSasQueryParameters(key, accountName) }.ToUri();
-
-    private async Task<UserDelegationKey> DelegationKeyAsync(DateTimeOffset neededUntil, CancellationToken ct)
-    {
-        await _keyLock.WaitAsync(ct);
-        try
-        {
-            if (_delegationKey is null || _delegationKey.SignedExpiresOn < neededUntil.AddMinutes(5))
-            {
-                var now = clock.GetUtcNow();
-                var until = neededUntil > now + DelegationKeyLifetime ? neededUntil : now + DelegationKeyLifetime;
-                _delegationKey = (await storage.Blobs.GetUserDelegationKeyAsync(now - ClockSkew, until, ct)).Value;
-            }
-            return _delegationKey;
-        }
-        finally
-        {
-            _keyLock.Release();
-        }
-    }
+        BlobLinks.WithUserDelegation(blobUri, sas, key, accountName);
 }

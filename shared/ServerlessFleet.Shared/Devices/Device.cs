@@ -41,6 +41,9 @@ public sealed record Device(
     /// <summary>Device tokens issued before this time are no longer accepted (set when the device is rejected).</summary>
     public DateTimeOffset? TokensValidAfter { get; init; }
 
+    /// <summary>Sequence number of the newest entry in the device's action inbox.</summary>
+    public long InboxSeq { get; init; }
+
     /// <summary>Individually revoked tokens that have not expired yet.</summary>
     public IReadOnlyList<RevokedToken> RevokedTokens { get; init; } = [];
 

@@ -5,7 +5,7 @@ using Azure.Data.Tables;
 namespace ServerlessFleet.Shared.Devices;
 
 /// <summary>Maps <see cref="Device"/> to its table row; attributes are one JSON column per scope.</summary>
-internal static class DeviceEntity
+public static class DeviceEntity
 {
     public static TableEntity ToEntity(Device d)
     {
@@ -29,6 +29,7 @@ internal static class DeviceEntity
             ["BatteryPercent"] = d.BatteryPercent,
             ["Imei"] = d.Imei,
             ["TokensValidAfter"] = d.TokensValidAfter,
+            ["InboxSeq"] = d.InboxSeq,
             ["RevokedTokens"] = d.RevokedTokens.Count == 0 ? null : JsonSerializer.Serialize(d.RevokedTokens),
         };
         foreach (var scope in Enum.GetValues<AttributeScope>())
@@ -59,6 +60,7 @@ internal static class DeviceEntity
             e.GetDateTimeOffset("LastSeen"), attributes, e.ETag)
         {
             TokensValidAfter = e.GetDateTimeOffset("TokensValidAfter"),
+            InboxSeq = e.GetInt64("InboxSeq") ?? 0,
             RevokedTokens = e.GetString("RevokedTokens") is { Length: > 0 } revoked ? JsonSerializer.Deserialize<List<RevokedToken>>(revoked)! : [],
         };
     }

@@ -21,7 +21,10 @@ public sealed class PackageTests
     {
         var root = RepositoryRoot.Find();
         var folder = Path.Combine(root, "out", "functionapp");
-        if (!File.Exists(Path.Combine(folder, "bin", "ServerlessFleet.Functions")))
+        var app = FleetApp.Build([], b => b.Configuration["AzureWebJobsStorage"] = "UseDevelopmentStorage=true");
+        var declared = app.Services.GetRequiredService<FunctionCatalog>().Functions.Select(f => f.Name);
+        // Build it when missing or older than the code (a function without its folder).
+        if (!File.Exists(Path.Combine(folder, "bin", "ServerlessFleet.Functions")) || declared.Any(n => !Directory.Exists(Path.Combine(folder, n))))
         {
             using var build = Process.Start(new ProcessStartInfo("bash", [Path.Combine(root, "tools", "package.sh")]) { WorkingDirectory = root })!;
             build.WaitForExit();

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.DeviceClient;
+using ServerlessFleet.Shared.DeviceAuth;
+using ServerlessFleet.Shared.Devices;
 
 namespace ServerlessFleet.Tests.Infrastructure;
 
@@ -23,6 +26,24 @@ public static class TestDevices
         await AcceptAsync(tenant, device.Serial);
         Assert.Equal(HttpStatusCode.OK, (await device.AuthenticateAsync()).Status);
         return device;
+    }
+
+    /// <summary>Many admitted devices at once: rows written through the store, tokens issued in-process.</summary>
+    public static async Task<IReadOnlyList<FleetDeviceClient>> SeedAdmittedAsync(TestTenant tenant, int count, string prefix, string? group = null)
+    {
+        var services = tenant.Server.Services;
+        var store = services.GetRequiredService<DeviceStore>();
+        var tokens = services.GetRequiredService<DeviceTokens>();
+        var clients = new FleetDeviceClient[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            var serial = $"{prefix}-{i:D5}";
+            await store.CreateAsync(tenant.TenantId, new NewDevice(serial, null, null, "rev-a", "screen", group ?? "unassigned", []), ct);
+            await store.UpdateAsync(tenant.TenantId, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
+            clients[i] = new FleetDeviceClient(tenant.Server.Client(), "", serial, DeviceKey.Generate(KeyAlgorithm.Ed25519))
+                .UseToken(tokens.Issue(tenant.TenantId, serial).Token);
+        });
+        return clients;
     }
 
     public static async Task<string> AcceptAsync(TestTenant tenant, string serial, string status = "accepted")

@@ -1,0 +1,195 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Primitives;
+using ServerlessFleet.Functions.Audit;
+using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Conventions;
+using ServerlessFleet.Functions.Devices;
+using ServerlessFleet.Functions.Hosting;
+using ServerlessFleet.Shared.Actions;
+using ServerlessFleet.Shared.Auth;
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Orchestration;
+using ServerlessFleet.Shared.Paging;
+
+namespace ServerlessFleet.Functions.Actions;
+
+public sealed record RolloutRequest(int? BatchSize, int? BatchDelaySeconds, double? StopThresholdPercent);
+public sealed record CreateActionRequest(string? Type, List<string>? Devices, string? Group, Dictionary<string, string>? Filter,
+    JsonObject? Params, double? ExpiresInMinutes, RolloutRequest? Rollout);
+public sealed record ActionResponse(string Id, string Type, JsonObject Params, string Status, ActionProgress Progress, Rollout Rollout,
+    DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string OrchestrationId);
+public sealed record DeviceActionResponse(string Serial, long? Seq, string Status, DateTimeOffset CreatedAt, DateTimeOffset? DeliveredAt,
+    DateTimeOffset? SucceededAt, DateTimeOffset? FailedAt, DateTimeOffset? TimedOutAt, DateTimeOffset? CanceledAt, string? Result, Uri? ScreenshotUrl);
+public sealed record InboxEntryResponse(string ActionId, long Seq, string Type, JsonObject Params, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string Status)
+{
+    public static InboxEntryResponse From(InboxEntry e) => new(e.ActionId, e.Seq, e.Type, e.Params, e.CreatedAt, e.ExpiresAt, e.Status);
+}
+public sealed record ActionResultRequest(string? Status, string? Detail);
+
+/// <summary>
+/// Device actions and bulk operations (API.md §2 "Device actions", §3, §4). Each action type needs its own
+/// notify:* scope; that table lives in <see cref="ActionTypes"/> and is checked with the caller's scopes here,
+/// because the scope depends on the body, which the route-level middleware does not read.
+/// </summary>
+public static class ActionsApi
+{
+    public const int MaxExplicitDevices = 500;
+    public const int MaxTargetDevices = 50_000;
+
+    public static IEndpointRouteBuilder MapActionsApi(this IEndpointRouteBuilder app)
+    {
+        var actions = app.MapGroup("/api/v1/actions").WithTags("Device actions");
+        actions.MapPost("", CreateAsync).WithName("CreateAction")
+            .WithSummary("Send an action to devices (≤ 500 listed, a group, or a filter) in rolling batches; needs the type's notify:* scope; Idempotency-Key honoured")
+            .RequireApiKey().AcceptIdempotencyKey();
+        actions.MapGet("/{id}", GetAsync).WithName("GetAction").WithSummary("Status and progress of an action").RequireScope(Scopes.FleetRead);
+        actions.MapGet("/{id}/devices", DevicesAsync).WithName("ListActionDevices").WithSummary("Per-device records of an action").RequireScope(Scopes.FleetRead);
+        actions.MapPost("/{id}:pause", (string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "pause", c, s, o, a, ct))
+            .WithName("PauseAction").WithSummary("Hold batches not released yet").RequireApiKey();
+        actions.MapPost("/{id}:resume", (string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "resume", c, s, o, a, ct))
+            .WithName("ResumeAction").WithSummary("Continue releasing batches").RequireApiKey();
+        actions.MapPost("/{id}:cancel", (string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "cancel", c, s, o, a, ct))
+            .WithName("CancelAction").WithSummary("Cancel: unanswered commands are withdrawn from inboxes").RequireApiKey();
+        app.MapGet("/api/v1/devices/{serial}/actions", HistoryAsync).WithName("ListDeviceActionHistory").WithTags("Device actions")
+            .WithSummary("A device's action history, in sequence order").RequireScope(Scopes.FleetRead);
+
+        app.MapGet("/api/device/v1/actions", InboxAsync).WithName("GetDeviceActions").WithTags("Device API")
+            .WithSummary("Pending actions after ?afterSeq=, in sequence order").RequireDevice();
+        app.MapPost("/api/device/v1/actions/{actionId}/result", ResultAsync).WithName("PostDeviceActionResult").WithTags("Device API")
+            .WithSummary("{status: succeeded|failed, detail?}; repeating it is a no-op, contradicting it 409").RequireDevice();
+
+        app.MapQueueFunction("DeliverDeviceAction", ActionService.DeliveryQueue, (m, services, ct) =>
+            services.GetRequiredService<ActionService>().DeliverAsync(JsonSerializer.Deserialize<DeliveryMessage>(m.MessageText)!, ct));
+        return app;
+    }
+
+    private static async Task<Accepted<ActionResponse>> CreateAsync(CreateActionRequest request, HttpContext context, Caller caller, DeviceStore devices,
+        ActionStore store, OrchestrationClient orchestrations, Auditor audit, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var type = request.Type;
+        errors.Require(type is not null && ActionTypes.RequiredScope(type) is not null, "type", $"type is one of {string.Join(", ", ActionTypes.All)}.");
+        errors.ThrowIfAny();
+        RequireScopeFor(caller, type!);
+
+        var parameters = ActionTypes.ValidateParams(type!, request.Params, errors);
+        var targets = new[] { request.Devices is not null, request.Group is not null, request.Filter is not null }.Count(t => t);
+        errors.Require(targets == 1, "devices", "Target exactly one of devices, group or filter.");
+        errors.Require(request.Devices is null || request.Devices.Count is > 0 and <= MaxExplicitDevices, "devices", $"devices lists 1 to {MaxExplicitDevices} serials.");
+        errors.Require(request.ExpiresInMinutes is null or (>= 0.05 and <= 7 * 24 * 60), "expiresInMinutes", "expiresInMinutes is 0.05 to 10080 (default 60).");
+        var rollout = request.Rollout;
+        errors.Require(rollout?.BatchSize is null or (>= 1 and <= 10_000), "rollout.batchSize", "batchSize is 1 to 10000.");
+        errors.Require(rollout?.BatchDelaySeconds is null or (>= 0 and <= 86_400), "rollout.batchDelaySeconds", "batchDelaySeconds is 0 to 86400.");
+        errors.Require(rollout?.StopThresholdPercent is null or (> 0 and <= 100), "rollout.stopThresholdPercent", "stopThresholdPercent is more than 0 and at most 100.");
+        errors.ThrowIfAny();
+
+        var serials = await TargetsAsync(request, caller, devices, ct);
+        if (serials.Count == 0) throw new FleetException(ErrorCategory.Unprocessable, "The target matches no accepted device.");
+        var batchSize = rollout?.BatchSize ?? Math.Max(serials.Count, 1);
+        var now = clock.GetUtcNow();
+        var action = new DeviceAction(store.NewId(), caller.TenantId, type!, parameters, serials.Count, (serials.Count + batchSize - 1) / batchSize,
+            new Rollout(batchSize, rollout?.BatchDelaySeconds ?? 0, rollout?.StopThresholdPercent), now, now.AddMinutes(request.ExpiresInMinutes ?? 60),
+            ActionStatuses.Pending, caller.KeyId);
+        await store.CreateAsync(action, serials, ct);
+        var instance = await orchestrations.StartAsync(BulkActionOrchestrator.Name, new BulkActionState(caller.TenantId, action.Id), InstanceId(action), caller.TenantId, ct);
+        await audit.RecordAsync("action.create", "action", action.Id, null, new { action.Type, action.Params, action.Total, action.Rollout, Targets = serials.Count }, ct);
+        return TypedResults.Accepted($"/api/v1/actions/{action.Id}", Response(action, new ActionProgress(serials.Count, 0, 0, 0, 0, 0), instance));
+    }
+
+    private static async Task<Ok<ActionResponse>> GetAsync(string id, Caller caller, ActionStore store, CancellationToken ct)
+    {
+        var action = await store.GetAsync(caller.TenantId, id, ct);
+        return TypedResults.Ok(Response(action, await store.ProgressAsync(caller.TenantId, id, ct), InstanceId(action)));
+    }
+
+    private static async Task<Ok<PagedResponse<DeviceActionResponse>>> DevicesAsync(string id, HttpContext context, [AsParameters] PagingQuery paging, Caller caller,
+        Paging pages, ActionStore store, ActionService service, CancellationToken ct)
+    {
+        var action = await store.GetAsync(caller.TenantId, id, ct);
+        var page = await store.ListRecordsAsync(caller.TenantId, id, pages.Parse(context, paging), ct);
+        var items = new List<DeviceActionResponse>();
+        foreach (var r in page.Items)
+            items.Add(new DeviceActionResponse(r.Serial, r.Seq, r.Status, r.CreatedAt, r.DeliveredAt, r.SucceededAt, r.FailedAt, r.TimedOutAt, r.CanceledAt, r.Result,
+                await service.ScreenshotUrlAsync(caller.TenantId, action, r, ct)));
+        return TypedResults.Ok(pages.Respond(context, new ListPage<DeviceActionResponse>(items, page.Next, page.Previous)));
+    }
+
+    private static async Task<Accepted<ActionResponse>> ControlAsync(string id, string command, Caller caller, ActionStore store, OrchestrationClient orchestrations,
+        Auditor audit, CancellationToken ct)
+    {
+        var action = await store.GetAsync(caller.TenantId, id, ct);
+        RequireScopeFor(caller, action.Type);
+        if (action.Status is ActionStatuses.Succeeded or ActionStatuses.Failed or ActionStatuses.PartiallyFailed or ActionStatuses.Canceled)
+            throw FleetException.Conflict($"The action is {action.Status}.");
+        await orchestrations.RaiseEventAsync(InstanceId(action), BulkActionOrchestrator.ControlEvent, command, ct: ct);
+        await audit.RecordAsync($"action.{command}", "action", id, null, new { command }, ct);
+        return TypedResults.Accepted($"/api/v1/actions/{id}", Response(action, await store.ProgressAsync(caller.TenantId, id, ct), InstanceId(action)));
+    }
+
+    private static async Task<Ok<PagedResponse<InboxEntryResponse>>> HistoryAsync(string serial, HttpContext context, [AsParameters] PagingQuery paging, Caller caller,
+        Paging pages, DeviceStore devices, DeviceInbox inbox, CancellationToken ct)
+    {
+        await devices.GetAsync(caller.TenantId, serial, ct);
+        var page = await inbox.HistoryAsync(caller.TenantId, serial, pages.Parse(context, paging), ct);
+        return TypedResults.Ok(pages.Respond(context, page.Map(InboxEntryResponse.From)));
+    }
+
+    private static async Task<Ok<IReadOnlyList<InboxEntryResponse>>> InboxAsync(long? afterSeq, DeviceCaller device, DeviceInbox inbox, TimeProvider clock, CancellationToken ct)
+    {
+        if (afterSeq < 0) throw FleetException.Validation("afterSeq", "afterSeq is 0 or more.");
+        IReadOnlyList<InboxEntryResponse> entries = (await inbox.PendingAsync(device.TenantId, device.Serial, afterSeq ?? 0, clock.GetUtcNow(), ct))
+            .Select(InboxEntryResponse.From).ToList();
+        return TypedResults.Ok(entries);
+    }
+
+    private static async Task<NoContent> ResultAsync(string actionId, ActionResultRequest request, DeviceCaller device, ActionService actions, CancellationToken ct)
+    {
+        if (request.Status is not (DeviceActionStatuses.Succeeded or DeviceActionStatuses.Failed))
+            throw FleetException.Validation("status", "status is succeeded or failed.");
+        if (request.Detail is { Length: > 4000 }) throw FleetException.Validation("detail", "detail is at most 4000 characters.");
+        await actions.ConfirmAsync(device.TenantId, device.Serial, actionId, request.Status, request.Detail, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IReadOnlyList<string>> TargetsAsync(CreateActionRequest request, Caller caller, DeviceStore devices, CancellationToken ct)
+    {
+        if (request.Devices is { } listed)
+        {
+            var distinct = listed.Distinct(StringComparer.Ordinal).ToList();
+            var found = await Task.WhenAll(distinct.Select(s => devices.FindAsync(caller.TenantId, s, ct)));
+            var missing = distinct.Where((_, i) => found[i] is null).ToList();
+            if (missing.Count > 0) throw FleetException.Validation("devices", $"Unknown devices: {string.Join(", ", missing.Take(20))}.");
+            return distinct;
+        }
+        if (request.Group is { } group)
+            return (await devices.ScanGroupsAsync(caller.TenantId, ct)).Where(d => d.Group == group).Select(d => d.Serial).ToList();
+
+        // A filter takes the device list's own query language (group, tag, hardwareVersion, attr.<scope>.<name>, …).
+        var raw = new QueryCollection(request.Filter!.ToDictionary(f => f.Key, f => new StringValues(f.Value)));
+        var filter = new DeviceListQuery(raw["group"].FirstOrDefault(), raw["tag"].ToArray()!, raw["hardwareVersion"].ToArray()!, raw["release"].ToArray()!,
+            raw["ownerRef"].ToArray()!, [DeviceStatuses.Accepted], null, null, null, raw["search"].FirstOrDefault(), null, null, null).ToQuery(raw);
+        var serials = new List<string>();
+        PageRequest? page = PageRequest.First(PageRequest.MaxLimit);
+        while (page is not null && serials.Count <= MaxTargetDevices)
+        {
+            var result = await devices.ListAsync(caller.TenantId, filter, page, ct);
+            serials.AddRange(result.Items.Select(d => d.Serial));
+            page = result.Next;
+        }
+        return serials;
+    }
+
+    private static void RequireScopeFor(Caller caller, string type)
+    {
+        var scope = ActionTypes.RequiredScope(type)!;
+        if (!caller.Principal.Has(scope)) throw FleetException.Forbidden($"Action '{type}' requires the '{scope}' scope.");
+    }
+
+    private static string InstanceId(DeviceAction action) => $"action-{action.TenantId}-{action.Id}";
+
+    private static ActionResponse Response(DeviceAction a, ActionProgress progress, string instance) =>
+        new(a.Id, a.Type, a.Params, a.Status, progress, a.Rollout, a.CreatedAt, a.ExpiresAt, instance);
+}

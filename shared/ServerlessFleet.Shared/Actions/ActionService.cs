@@ -1,0 +1,102 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure.Storage.Sas;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Storage;
+
+namespace ServerlessFleet.Shared.Actions;
+
+/// <summary>Queue message: deliver one action to one device's inbox.</summary>
+public sealed record DeliveryMessage(string TenantId, string ActionId, string Serial);
+
+/// <summary>Delivery, confirmation, cancellation and expiry of device actions; the bulk orchestration drives it.</summary>
+public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetStorage storage, BlobLinks links, TimeProvider clock)
+{
+    public const string DeliveryQueue = "device-actions";
+    public const string ScreenshotContainer = "screenshots";
+
+    public static string ScreenshotBlob(string tenantId, string actionId, string serial) => $"{tenantId}/{actionId}/{serial}.png";
+
+    /// <summary>Sends the delivery messages of one batch's devices that are still pending.</summary>
+    public async Task<int> ReleaseBatchAsync(string tenantId, string actionId, int batch, CancellationToken ct)
+    {
+        var pending = await actions.RecordsAsync(tenantId, actionId, DeviceActionStatuses.Pending, batch, ct);
+        var queue = storage.Queue(DeliveryQueue);
+        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (record, token) =>
+            await queue.SendMessageAsync(JsonSerializer.Serialize(new DeliveryMessage(tenantId, actionId, record.Serial)), token));
+        return pending.Count;
+    }
+
+    /// <summary>Puts the command in the device's inbox (exactly once) and marks it delivered. Safe to repeat.</summary>
+    public async Task DeliverAsync(DeliveryMessage message, CancellationToken ct)
+    {
+        var record = await actions.FindRecordAsync(message.TenantId, message.ActionId, message.Serial, ct);
+        if (record is null || DeviceActionStatuses.IsFinal(record.Status)) return;
+        var action = await actions.GetAsync(message.TenantId, message.ActionId, ct);
+        var parameters = action.Params.DeepClone().AsObject();
+        if (action.Type == ActionTypes.Screenshot)
+        {
+            var upload = await links.SignAsync(ScreenshotContainer, ScreenshotBlob(message.TenantId, message.ActionId, message.Serial),
+                BlobSasPermissions.Create | BlobSasPermissions.Write, action.ExpiresAt - clock.GetUtcNow() + TimeSpan.FromMinutes(5), ct);
+            parameters["uploadUrl"] = upload.Uri.ToString();
+        }
+        var seq = await inbox.DeliverAsync(message.TenantId, message.Serial, action, parameters, ct);
+        await UpdateRecordAsync(message.TenantId, message.ActionId, message.Serial, r => DeviceActionStatuses.IsFinal(r.Status) ? null
+            : seq is null
+                ? r with { Status = DeviceActionStatuses.Failed, FailedAt = clock.GetUtcNow(), Result = "device_unavailable" }
+                : r with { Status = r.Status == DeviceActionStatuses.Pending ? DeviceActionStatuses.Delivered : r.Status, Seq = seq, DeliveredAt = r.DeliveredAt ?? clock.GetUtcNow() }, ct);
+    }
+
+    /// <summary>The device's answer. Repeating it changes nothing; contradicting it, or answering too late, is 409.</summary>
+    public async Task<DeviceActionRecord> ConfirmAsync(string tenantId, string serial, string actionId, string status, string? detail, CancellationToken ct)
+    {
+        var seq = await inbox.FindSeqAsync(tenantId, serial, actionId, ct) ?? throw FleetException.NotFound("Action", actionId);
+        var now = clock.GetUtcNow();
+        var updated = await UpdateRecordAsync(tenantId, actionId, serial, r =>
+        {
+            if (r.Status == status && r.Result == detail) return null;
+            if (DeviceActionStatuses.IsFinal(r.Status))
+                throw FleetException.Conflict(r.Status is DeviceActionStatuses.Succeeded or DeviceActionStatuses.Failed
+                    ? $"The action was already confirmed as {r.Status}." : $"The action is {r.Status}; it no longer takes results.");
+            return status == DeviceActionStatuses.Succeeded
+                ? r with { Status = status, SucceededAt = now, Result = detail, Seq = seq }
+                : r with { Status = status, FailedAt = now, Result = detail, Seq = seq };
+        }, ct) ?? throw FleetException.NotFound("Action", actionId);
+        await inbox.SetStatusAsync(tenantId, serial, seq, updated.Status, ct);
+        return updated;
+    }
+
+    /// <summary>Ends every record not final yet with <paramref name="status"/> (canceled or timed_out) and withdraws it from the inbox.</summary>
+    public async Task<int> EndOpenAsync(string tenantId, string actionId, string status, bool pendingOnly, CancellationToken ct)
+    {
+        var open = (await actions.RecordsAsync(tenantId, actionId, ct: ct))
+            .Where(r => r.Status == DeviceActionStatuses.Pending || (!pendingOnly && r.Status == DeviceActionStatuses.Delivered)).ToList();
+        var now = clock.GetUtcNow();
+        await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (record, token) =>
+        {
+            var ended = await UpdateRecordAsync(tenantId, actionId, record.Serial, r => DeviceActionStatuses.IsFinal(r.Status) || (pendingOnly && r.Status != DeviceActionStatuses.Pending) ? null
+                : status == DeviceActionStatuses.TimedOut ? r with { Status = status, TimedOutAt = now } : r with { Status = status, CanceledAt = now }, token);
+            if (ended?.Seq is { } seq && ended.Status == status) await inbox.SetStatusAsync(tenantId, record.Serial, seq, status, token);
+        });
+        return open.Count;
+    }
+
+    public async Task<Uri?> ScreenshotUrlAsync(string tenantId, DeviceAction action, DeviceActionRecord record, CancellationToken ct) =>
+        action.Type == ActionTypes.Screenshot && record.Status == DeviceActionStatuses.Succeeded
+            ? (await links.SignAsync(ScreenshotContainer, ScreenshotBlob(tenantId, action.Id, record.Serial), BlobSasPermissions.Read, TimeSpan.FromMinutes(15), ct)).Uri
+            : null;
+
+    /// <summary>Read-modify-write of one record under its ETag; <paramref name="change"/> returns null for "nothing to do".</summary>
+    private async Task<DeviceActionRecord?> UpdateRecordAsync(string tenantId, string actionId, string serial, Func<DeviceActionRecord, DeviceActionRecord?> change, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var current = await actions.FindRecordAsync(tenantId, actionId, serial, ct);
+            if (current is null) return null;
+            var next = change(current);
+            if (next is null) return current;
+            if (await actions.TryUpdateRecordAsync(tenantId, actionId, next, ct)) return next;
+        }
+        throw new InvalidOperationException($"Record {actionId}/{serial}: too many concurrent updates.");
+    }
+}

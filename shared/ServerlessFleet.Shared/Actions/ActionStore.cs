@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Paging;
+using ServerlessFleet.Shared.Storage;
+
+namespace ServerlessFleet.Shared.Actions;
+
+/// <summary>
+/// <c>actions</c> (PartitionKey = tenant, RowKey = action id) and <c>actiondevices</c> (PartitionKey =
+/// <c>{tenant}:{action}</c>, RowKey = serial): one record per targeted device, so progress of a 10,000-device action
+/// is one partition scan and a confirmation is one point write.
+/// </summary>
+public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
+{
+    public const string ActionsTable = "actions";
+    public const string RecordsTable = "actiondevices";
+    private TableClient Actions => storage.Table(ActionsTable);
+    private TableClient Records => storage.Table(RecordsTable);
+
+    public string NewId() => clock.GetUtcNow().UtcTicks.ToString("x15", CultureInfo.InvariantCulture) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
+
+    public static string RecordPartition(string tenantId, string actionId) => $"{tenantId}:{actionId}";
+
+    public async Task CreateAsync(DeviceAction action, IReadOnlyList<string> serials, CancellationToken ct)
+    {
+        // Records first: an action row always has all its records.
+        var records = serials.Select((serial, i) => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
+            ToEntity(action.TenantId, action.Id, new DeviceActionRecord(serial, DeviceActionStatuses.Pending, i / action.Rollout.BatchSize, null, action.CreatedAt,
+                null, null, null, null, null, null))));
+        await Parallel.ForEachAsync(records.Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (chunk, token) => await Records.SubmitTransactionAsync(chunk, token));
+        await Actions.AddEntityAsync(ToEntity(action), ct);
+    }
+
+    public async Task<DeviceAction?> FindAsync(string tenantId, string id, CancellationToken ct)
+    {
+        if (id.Length is 0 or > 40 || !id.All(char.IsAsciiLetterOrDigit)) return null;
+        var row = await Actions.GetEntityIfExistsAsync<TableEntity>(tenantId, id, cancellationToken: ct);
+        return row.HasValue && row.Value is not null ? FromEntity(row.Value) : null;
+    }
+
+    public async Task<DeviceAction> GetAsync(string tenantId, string id, CancellationToken ct) =>
+        await FindAsync(tenantId, id, ct) ?? throw FleetException.NotFound("Action", id);
+
+    public Task SetStatusAsync(string tenantId, string id, string status, CancellationToken ct) =>
+        Actions.UpdateEntityAsync(new TableEntity(tenantId, id) { ["Status"] = status }, ETag.All, TableUpdateMode.Merge, ct);
+
+    public async Task<DeviceActionRecord?> FindRecordAsync(string tenantId, string actionId, string serial, CancellationToken ct)
+    {
+        var row = await Records.GetEntityIfExistsAsync<TableEntity>(RecordPartition(tenantId, actionId), serial, cancellationToken: ct);
+        return row.HasValue && row.Value is not null ? RecordFromEntity(row.Value) : null;
+    }
+
+    /// <summary>Writes a record changed from the version read; false when someone else changed it first.</summary>
+    public async Task<bool> TryUpdateRecordAsync(string tenantId, string actionId, DeviceActionRecord record, CancellationToken ct)
+    {
+        try
+        {
+            await Records.UpdateEntityAsync(ToEntity(tenantId, actionId, record), record.ETag, TableUpdateMode.Replace, ct);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.IsPreconditionFailed())
+        {
+            return false;
+        }
+    }
+
+    public Task<ListPage<DeviceActionRecord>> ListRecordsAsync(string tenantId, string actionId, PageRequest page, CancellationToken ct) =>
+        TablePager.ReadAsync<TableEntity, DeviceActionRecord>(Records, TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)), page, RecordFromEntity, ct);
+
+    public async Task<IReadOnlyList<DeviceActionRecord>> RecordsAsync(string tenantId, string actionId, string? status = null, int? batch = null, CancellationToken ct = default)
+    {
+        var filter = TableFilters.And(TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)),
+            status is null ? null : $"Status eq {TableFilters.Quote(status)}", batch is null ? null : $"Batch eq {batch}");
+        var records = new List<DeviceActionRecord>();
+        await foreach (var row in Records.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: ct)) records.Add(RecordFromEntity(row));
+        return records;
+    }
+
+    public async Task<ActionProgress> ProgressAsync(string tenantId, string actionId, CancellationToken ct)
+    {
+        var counts = new Dictionary<string, int>();
+        var total = 0;
+        var delivered = 0;
+        await foreach (var row in Records.QueryAsync<TableEntity>(TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)), maxPerPage: 1000,
+                           select: ["Status", "DeliveredAt"], cancellationToken: ct))
+        {
+            total++;
+            if (row.GetDateTimeOffset("DeliveredAt") is not null) delivered++;
+            var status = row.GetString("Status")!;
+            counts[status] = counts.GetValueOrDefault(status) + 1;
+        }
+        return new ActionProgress(total, delivered, counts.GetValueOrDefault(DeviceActionStatuses.Succeeded), counts.GetValueOrDefault(DeviceActionStatuses.Failed),
+            counts.GetValueOrDefault(DeviceActionStatuses.TimedOut), counts.GetValueOrDefault(DeviceActionStatuses.Canceled));
+    }
+
+    private static TableEntity ToEntity(DeviceAction a) => new(a.TenantId, a.Id)
+    {
+        ["Type"] = a.Type,
+        ["Params"] = a.Params.ToJsonString(),
+        ["Total"] = a.Total,
+        ["Batches"] = a.Batches,
+        ["Rollout"] = JsonSerializer.Serialize(a.Rollout),
+        ["CreatedAt"] = a.CreatedAt,
+        ["ExpiresAt"] = a.ExpiresAt,
+        ["Status"] = a.Status,
+        ["CreatedBy"] = a.CreatedBy,
+    };
+
+    private static DeviceAction FromEntity(TableEntity e) => new(e.RowKey, e.PartitionKey, e.GetString("Type")!, JsonNode.Parse(e.GetString("Params") ?? "{}")!.AsObject(),
+        e.GetInt32("Total") ?? 0, e.GetInt32("Batches") ?? 0, JsonSerializer.Deserialize<Rollout>(e.GetString("Rollout")!)!,
+        e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue, e.GetDateTimeOffset("ExpiresAt") ?? DateTimeOffset.MinValue,
+        e.GetString("Status") ?? ActionStatuses.Pending, e.GetString("CreatedBy") ?? "");
+
+    private static TableEntity ToEntity(string tenantId, string actionId, DeviceActionRecord r) => new(RecordPartition(tenantId, actionId), r.Serial)
+    {
+        ["Status"] = r.Status,
+        ["Batch"] = r.Batch,
+        ["Seq"] = r.Seq,
+        ["CreatedAt"] = r.CreatedAt,
+        ["DeliveredAt"] = r.DeliveredAt,
+        ["SucceededAt"] = r.SucceededAt,
+        ["FailedAt"] = r.FailedAt,
+        ["TimedOutAt"] = r.TimedOutAt,
+        ["CanceledAt"] = r.CanceledAt,
+        ["Result"] = r.Result,
+    };
+
+    private static DeviceActionRecord RecordFromEntity(TableEntity e) => new(e.RowKey, e.GetString("Status")!, e.GetInt32("Batch") ?? 0, e.GetInt64("Seq"),
+        e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue, e.GetDateTimeOffset("DeliveredAt"), e.GetDateTimeOffset("SucceededAt"),
+        e.GetDateTimeOffset("FailedAt"), e.GetDateTimeOffset("TimedOutAt"), e.GetDateTimeOffset("CanceledAt"), e.GetString("Result"), e.ETag);
+}

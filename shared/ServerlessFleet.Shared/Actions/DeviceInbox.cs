@@ -1,0 +1,96 @@
+using System.Text.Json.Nodes;
+using Azure;
+using Azure.Data.Tables;
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Paging;
+using ServerlessFleet.Shared.Storage;
+
+namespace ServerlessFleet.Shared.Actions;
+
+/// <summary>
+/// A device's action inbox, in the device's own partition of the <c>devices</c> table: entries
+/// <c>inbox|{seq}</c>, a marker <c>inboxref|{action}</c> per action, and the device row's <c>InboxSeq</c>. A delivery
+/// bumps the counter, adds the marker and the entry in one transaction guarded by the device row's ETag, so an
+/// action lands in an inbox exactly once with a strictly increasing sequence number, however often it is delivered.
+/// </summary>
+public sealed class DeviceInbox(FleetStorage storage)
+{
+    private const string EntryPrefix = "inbox|";
+    private const string MarkerPrefix = "inboxref|";
+    private TableClient Table => storage.Table(DeviceKeys.TableName);
+
+    private static string EntryKey(long seq) => $"{EntryPrefix}{seq:D12}";
+
+    /// <summary>The entry's sequence number, or null when the device does not exist (or was decommissioned).</summary>
+    public async Task<long?> DeliverAsync(string tenantId, string serial, DeviceAction action, JsonObject parameters, CancellationToken ct)
+    {
+        var partition = DeviceKeys.Partition(tenantId, serial);
+        for (var attempt = 0; ; attempt++)
+        {
+            Device? device = null;
+            long? existing = null;
+            var filter = $"{TableFilters.PartitionEquals(partition)} and (RowKey eq '{DeviceKeys.DeviceRow}' or RowKey eq {TableFilters.Quote(MarkerPrefix + action.Id)})";
+            await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+            {
+                if (row.RowKey == DeviceKeys.DeviceRow) device = DeviceEntity.FromEntity(row);
+                else existing = row.GetInt64("Seq");
+            }
+            if (existing is not null) return existing;
+            if (device is null || device.Status == DeviceStatuses.Decommissioned) return null;
+
+            var seq = device.InboxSeq + 1;
+            try
+            {
+                await Table.SubmitTransactionAsync([
+                    new TableTransactionAction(TableTransactionActionType.UpdateMerge, new TableEntity(partition, DeviceKeys.DeviceRow) { ["InboxSeq"] = seq }, device.ETag),
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, MarkerPrefix + action.Id) { ["Seq"] = seq }),
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, EntryKey(seq))
+                    {
+                        ["ActionId"] = action.Id,
+                        ["Type"] = action.Type,
+                        ["Params"] = parameters.ToJsonString(),
+                        ["CreatedAt"] = action.CreatedAt,
+                        ["ExpiresAt"] = action.ExpiresAt,
+                        ["Status"] = DeviceActionStatuses.Pending,
+                    }),
+                ], ct);
+                return seq;
+            }
+            catch (TableTransactionFailedException e) when (e.Status is 409 or 412 && attempt < 10)
+            {
+                // The device row moved (a heartbeat, another delivery): read again.
+            }
+        }
+    }
+
+    public async Task<long?> FindSeqAsync(string tenantId, string serial, string actionId, CancellationToken ct)
+    {
+        var row = await Table.GetEntityIfExistsAsync<TableEntity>(DeviceKeys.Partition(tenantId, serial), MarkerPrefix + actionId, cancellationToken: ct);
+        return row.HasValue ? row.Value?.GetInt64("Seq") : null;
+    }
+
+    /// <summary>Entries after <paramref name="afterSeq"/> still waiting for the device, in sequence order (one partition range read).</summary>
+    public async Task<IReadOnlyList<InboxEntry>> PendingAsync(string tenantId, string serial, long afterSeq, DateTimeOffset now, CancellationToken ct)
+    {
+        var filter = TableFilters.And(TableFilters.PartitionEquals(DeviceKeys.Partition(tenantId, serial)),
+            $"RowKey gt {TableFilters.Quote(EntryKey(afterSeq))} and RowKey lt 'inbox}}'", $"Status eq '{DeviceActionStatuses.Pending}'");
+        var entries = new List<InboxEntry>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        {
+            var entry = FromEntity(row);
+            if (entry.ExpiresAt > now) entries.Add(entry);
+        }
+        return entries;
+    }
+
+    public Task<ListPage<InboxEntry>> HistoryAsync(string tenantId, string serial, PageRequest page, CancellationToken ct) =>
+        TablePager.ReadAsync<TableEntity, InboxEntry>(Table,
+            TableFilters.And(TableFilters.PartitionEquals(DeviceKeys.Partition(tenantId, serial)), TableFilters.RowKeyStartsWith(EntryPrefix)), page, FromEntity, ct);
+
+    public Task SetStatusAsync(string tenantId, string serial, long seq, string status, CancellationToken ct) =>
+        Table.UpdateEntityAsync(new TableEntity(DeviceKeys.Partition(tenantId, serial), EntryKey(seq)) { ["Status"] = status }, ETag.All, TableUpdateMode.Merge, ct);
+
+    private static InboxEntry FromEntity(TableEntity e) => new(long.Parse(e.RowKey[EntryPrefix.Length..]), e.GetString("ActionId")!, e.GetString("Type")!,
+        JsonNode.Parse(e.GetString("Params") ?? "{}")!.AsObject(), e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
+        e.GetDateTimeOffset("ExpiresAt") ?? DateTimeOffset.MinValue, e.GetString("Status") ?? DeviceActionStatuses.Pending);
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.DevStorage;
+using ServerlessFleet.Functions.Actions;
+using ServerlessFleet.Shared.Actions;
+using ServerlessFleet.Shared.DeviceAuth;
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Orchestration;
+
+namespace ServerlessFleet.Benchmarks;
+
+/// <summary>
+/// One action to N simulated devices: delivery through the queue function into each inbox, then every device
+/// reads its inbox and confirms over the device API. Prints actions delivered and confirmed per second, next to
+/// the raw queue baseline and a raw Table point-write baseline measured in the same run.
+/// </summary>
+internal static class ActionBenchmark
+{
+    public static async Task RunAsync(int deviceCount)
+    {
+        Console.WriteLine($"# Device action to {deviceCount} simulated devices on Azurite");
+        var queueBaseline = await RawQueueBaseline.RunAsync(2000);
+        var tableBaseline = await RawTableWritesAsync(2000);
+
+        await using var host = await BenchHost.StartAsync(_ => { });
+        var services = host.Services;
+        const string tenant = "default";
+        var store = services.GetRequiredService<DeviceStore>();
+        var tokens = services.GetRequiredService<DeviceTokens>();
+        var serials = Enumerable.Range(0, deviceCount).Select(i => $"bench-{Guid.NewGuid():n}"[..20] + i).ToList();
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
+        {
+            await store.CreateAsync(tenant, new NewDevice(serial, null, null, "rev-a", "screen", "unassigned", []), ct);
+            await store.UpdateAsync(tenant, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
+        });
+        Report.Line("devices seeded (create + accept)", deviceCount, clock.Elapsed);
+
+        var actions = services.GetRequiredService<ActionStore>();
+        var action = new DeviceAction(actions.NewId(), tenant, "refresh", [], deviceCount, 1, new Rollout(deviceCount, 0, null),
+            DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddHours(1), ActionStatuses.Pending, "benchmark");
+        clock.Restart();
+        await actions.CreateAsync(action, serials, default);
+        await services.GetRequiredService<OrchestrationClient>().StartAsync(BulkActionOrchestrator.Name, new BulkActionState(tenant, action.Id, PollSeconds: 1),
+            $"bench-{action.Id}", tenant);
+        while ((await actions.ProgressAsync(tenant, action.Id, default)).Delivered < deviceCount) await Task.Delay(500);
+        var delivered = clock.Elapsed;
+        Report.Line("actions delivered into inboxes", deviceCount, delivered, queueBaseline / 2);
+
+        clock.Restart();
+        using var http = new HttpClient { BaseAddress = host.BaseAddress };
+        await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
+        {
+            var token = tokens.Issue(tenant, serial).Token;
+            using var read = new HttpRequestMessage(HttpMethod.Get, "/api/device/v1/actions?afterSeq=0");
+            read.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            var inbox = await (await http.SendAsync(read, ct)).Content.ReadFromJsonAsync<JsonElement>(ct);
+            var actionId = inbox[0].GetProperty("actionId").GetString();
+            using var confirm = new HttpRequestMessage(HttpMethod.Post, $"/api/device/v1/actions/{actionId}/result") { Content = JsonContent.Create(new { status = "succeeded" }) };
+            confirm.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            (await http.SendAsync(confirm, ct)).EnsureSuccessStatusCode();
+        });
+        var confirmed = clock.Elapsed;
+        Report.Line("actions read + confirmed by devices (HTTP)", deviceCount, confirmed);
+        var status = await services.GetRequiredService<OrchestrationClient>().WaitForCompletionAsync($"bench-{action.Id}", TimeSpan.FromMinutes(5));
+        Report.Line("delivered + confirmed, end to end", deviceCount, delivered + confirmed);
+        Console.WriteLine($"orchestration: {status.RuntimeStatus}, output {status.Output}");
+        Console.WriteLine($"raw table point writes: {tableBaseline:F1}/s; one delivery costs 1 queue message + 1 partition query + 1 transaction + 2 record writes, a confirmation 2 point reads + 2 writes.");
+    }
+
+    private static async Task<double> RawTableWritesAsync(int count)
+    {
+        var table = new TableClient(Azurite.ConnectionString, $"benchraw{Guid.NewGuid():n}"[..20]);
+        await table.CreateAsync();
+        var clock = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 32 },
+            async (i, ct) => await table.AddEntityAsync(new TableEntity($"p{i}", "r") { ["Value"] = i }, ct));
+        Report.Line("raw table: point inserts", count, clock.Elapsed);
+        await table.DeleteAsync();
+        return count / clock.Elapsed.TotalSeconds;
+    }
+}
