@@ -58,7 +58,10 @@ internal static class ActionBenchmark
             var token = tokens.Issue(tenant, serial).Token;
             using var read = new HttpRequestMessage(HttpMethod.Get, "/api/device/v1/actions?afterSeq=0");
             read.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            var inbox = await (await http.SendAsync(read, ct)).Content.ReadFromJsonAsync<JsonElement>(ct);
+            var response = await http.SendAsync(read, ct);
+            var inbox = await response.Content.ReadFromJsonAsync<JsonElement>(ct);
+            if (!response.IsSuccessStatusCode || inbox.GetArrayLength() == 0)
+                throw new InvalidOperationException($"Inbox of {serial}: {(int)response.StatusCode} {inbox}");
             var actionId = inbox[0].GetProperty("actionId").GetString();
             using var confirm = new HttpRequestMessage(HttpMethod.Post, $"/api/device/v1/actions/{actionId}/result") { Content = JsonContent.Create(new { status = "succeeded" }) };
             confirm.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
