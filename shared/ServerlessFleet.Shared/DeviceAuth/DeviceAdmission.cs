@@ -19,7 +19,7 @@ public sealed record AuthResult(AuthOutcome Outcome, DeviceToken? Token);
 /// (RowKey <c>authset-{fingerprint}</c>), so a status change and the device's derived status commit in one
 /// transaction. Issued token ids are indexed in <c>devicetokens</c> (tenant, jti) for revocation.
 /// </summary>
-public sealed class DeviceAdmission(FleetStorage storage, TenantStore tenants, DeviceTokens tokens, TimeProvider clock)
+public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, TimeProvider clock)
 {
     public const string TokenTable = "devicetokens";
     private const string AuthSetPrefix = "authset-";
