@@ -45,7 +45,7 @@ internal static class ActionBenchmark
             DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddHours(1), ActionStatuses.Pending, "benchmark");
         clock.Restart();
         await actions.CreateAsync(action, serials, default);
-        await services.GetRequiredService<OrchestrationClient>().StartAsync(BulkActionOrchestrator.Name, new BulkActionState(tenant, action.Id, PollSeconds: 1),
+        await services.GetRequiredService<OrchestrationClient>().StartAsync(BulkActionOrchestrator.Name, new BulkActionState(tenant, action.Id),
             $"bench-{action.Id}", tenant);
         while ((await actions.ProgressAsync(tenant, action.Id, default)).Delivered < deviceCount) await Task.Delay(500);
         var delivered = clock.Elapsed;
