@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
@@ -22,7 +20,7 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
     private TableClient Actions => storage.Table(ActionsTable);
     private TableClient Records => storage.Table(RecordsTable);
 
-    public string NewId() => clock.GetUtcNow().UtcTicks.ToString("x15", CultureInfo.InvariantCulture) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
+    public string NewId() => TimeOrderedIds.New(clock);
 
     public static string RecordPartition(string tenantId, string actionId) => $"{tenantId}:{actionId}";
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure;
@@ -29,8 +27,7 @@ public sealed class ArtifactStore(FleetStorage storage, TimeProvider clock)
     public const string TableName = "artifacts";
     private TableClient Table => storage.Table(TableName);
 
-    /// <summary>Time-ordered ids, so lists come out oldest first without a sort.</summary>
-    public string NewId() => clock.GetUtcNow().UtcTicks.ToString("x15", CultureInfo.InvariantCulture) + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
+    public string NewId() => TimeOrderedIds.New(clock);
 
     public async Task EnsureUniqueAsync(string tenantId, ArtifactMetadata metadata, CancellationToken ct)
     {
