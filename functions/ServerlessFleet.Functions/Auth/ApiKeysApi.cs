@@ -67,9 +67,10 @@ public static class ApiKeysApi
 
     private static async Task<Ok<ApiKeyResponse>> RevokeAsync(string keyId, Caller caller, ApiKeyStore store, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
-        var before = ApiKeyResponse.From(await store.GetAsync(caller.TenantId, keyId, ct), clock.GetUtcNow());
-        var revoked = ApiKeyResponse.From(await store.RevokeAsync(caller.TenantId, keyId, ct), clock.GetUtcNow());
-        await audit.RecordAsync("apikey.revoke", "apikey", keyId, before, revoked, ct);
+        var (before, after) = await store.RevokeAsync(caller.TenantId, keyId, ct);
+        var now = clock.GetUtcNow();
+        var revoked = ApiKeyResponse.From(after, now);
+        await audit.RecordAsync("apikey.revoke", "apikey", keyId, ApiKeyResponse.From(before, now), revoked, ct);
         return TypedResults.Ok(revoked);
     }
 }

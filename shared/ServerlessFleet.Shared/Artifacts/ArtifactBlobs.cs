@@ -14,7 +14,6 @@ namespace ServerlessFleet.Shared.Artifacts;
 public sealed class ArtifactBlobs(FleetStorage storage, BlobLinks links)
 {
     public const string Container = "artifacts";
-    public static readonly TimeSpan ClockSkew = BlobLinks.ClockSkew;
     private const int BlockBytes = 4 * 1024 * 1024;
 
     public static string BlobName(string tenantId, string id) => $"{tenantId}/{id}";
@@ -63,8 +62,4 @@ public sealed class ArtifactBlobs(FleetStorage storage, BlobLinks links)
 
     private Task<SignedUrl> SignAsync(string tenantId, string id, BlobSasPermissions permissions, TimeSpan lifetime, CancellationToken ct) =>
         links.SignAsync(Container, BlobName(tenantId, id), permissions, lifetime, ct);
-
-    /// <summary>A user-delegation SAS link: signed with a key the identity obtained, not with the account key.</summary>
-    public static Uri WithUserDelegation(Uri blobUri, BlobSasBuilder sas, UserDelegationKey key, string accountName) =>
-        BlobLinks.WithUserDelegation(blobUri, sas, key, accountName);
 }

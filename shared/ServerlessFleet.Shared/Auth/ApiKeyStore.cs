@@ -50,26 +50,28 @@ public sealed class ApiKeyStore(FleetStorage storage, TimeProvider clock)
         return matches && key.IsActive(clock.GetUtcNow()) ? key : null;
     }
 
-    public async Task<ApiKey> GetAsync(string tenantId, string keyId, CancellationToken ct)
+    public async Task<ApiKey> GetAsync(string tenantId, string keyId, CancellationToken ct) => (await ReadOwnAsync(tenantId, keyId, ct)).ToDomain();
+
+    /// <summary>The tenant's own key row; another tenant's key is reported as missing.</summary>
+    private async Task<ApiKeyEntity> ReadOwnAsync(string tenantId, string keyId, CancellationToken ct)
     {
         var row = await Table.GetEntityIfExistsAsync<ApiKeyEntity>(keyId, RowKey, cancellationToken: ct);
-        if (!row.HasValue || row.Value is null || row.Value.TenantId != tenantId) throw FleetException.NotFound("API key", keyId);
-        return row.Value.ToDomain();
+        return row.HasValue && row.Value is not null && row.Value.TenantId == tenantId ? row.Value : throw FleetException.NotFound("API key", keyId);
     }
 
     /// <summary>A tenant's keys. The key table is small and keyed by key id, so this filters one table server-side.</summary>
     public Task<ListPage<ApiKey>> ListAsync(string tenantId, PageRequest page, CancellationToken ct) =>
         TablePager.ReadAsync<ApiKeyEntity, ApiKey>(Table, $"TenantId eq {TableFilters.Quote(tenantId)}", page, e => e.ToDomain(), ct);
 
-    public async Task<ApiKey> RevokeAsync(string tenantId, string keyId, CancellationToken ct)
+    /// <summary>Revokes the key (once); returns it as it was and as it is now.</summary>
+    public async Task<(ApiKey Before, ApiKey After)> RevokeAsync(string tenantId, string keyId, CancellationToken ct)
     {
-        var row = await Table.GetEntityIfExistsAsync<ApiKeyEntity>(keyId, RowKey, cancellationToken: ct);
-        if (!row.HasValue || row.Value is null || row.Value.TenantId != tenantId) throw FleetException.NotFound("API key", keyId);
-        var entity = row.Value;
-        if (entity.RevokedAt is not null) return entity.ToDomain();
+        var entity = await ReadOwnAsync(tenantId, keyId, ct);
+        var before = entity.ToDomain();
+        if (entity.RevokedAt is not null) return (before, before);
         entity.RevokedAt = clock.GetUtcNow();
         await Table.UpdateEntityAsync(entity, entity.ETag, Azure.Data.Tables.TableUpdateMode.Replace, ct);
-        return entity.ToDomain();
+        return (before, entity.ToDomain());
     }
 
     private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));

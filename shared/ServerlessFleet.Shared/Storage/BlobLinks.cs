@@ -37,6 +37,7 @@ public sealed class BlobLinks(FleetStorage storage, TimeProvider clock)
         return new SignedUrl(WithUserDelegation(blob.Uri, sas, key, storage.Blobs.AccountName), expires);
     }
 
+    /// <summary>A user-delegation SAS link: signed with a key the identity obtained, not with the account key.</summary>
     public static Uri WithUserDelegation(Uri blobUri, BlobSasBuilder sas, UserDelegationKey key, string accountName) =>
         new BlobUriBuilder(blobUri) { Sas = sas.ToSasQueryParameters(key, accountName) }.ToUri();
 

@@ -70,7 +70,7 @@ public sealed class StorageConnectionTests
         {
             BlobContainerName = ArtifactBlobs.Container, BlobName = "acme/123", Resource = "b", Protocol = SasProtocol.Https,
         };
-        var uri = ArtifactBlobs.WithUserDelegation(new Uri("https://fleetacct.blob.core.windows.net/artifacts/acme/123"), sas, key, "fleetacct");
+        var uri = BlobLinks.WithUserDelegation(new Uri("https://fleetacct.blob.core.windows.net/artifacts/acme/123"), sas, key, "fleetacct");
         var query = System.Web.HttpUtility.ParseQueryString(uri.Query);
         Assert.Equal("object-id", query["skoid"]);
         Assert.Equal("tenant-id", query["sktid"]);
