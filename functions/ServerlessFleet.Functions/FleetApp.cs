@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using ServerlessFleet.Functions.Actions;
 using ServerlessFleet.Functions.Artifacts;
 using ServerlessFleet.Functions.Audit;
+using ServerlessFleet.Functions.Deployments;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.DeviceAuth;
 using ServerlessFleet.Functions.Devices;
@@ -20,6 +21,7 @@ using ServerlessFleet.Shared;
 using ServerlessFleet.Shared.Actions;
 using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Audit;
+using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.DeviceAuth;
 using ServerlessFleet.Shared.Devices;
@@ -84,6 +86,8 @@ public static class FleetApp
         app.MapTelemetryApi();
         app.MapArtifactsApi();
         app.MapActionsApi();
+        app.MapDeploymentsApi();
+        app.MapDeviceDeploymentsApi();
     }
 
     private static void AddServices(IServiceCollection services, IConfiguration configuration, bool underFunctionsHost)
@@ -114,6 +118,7 @@ public static class FleetApp
         services.AddSingleton<AuditLog>();
         services.AddSingleton<Auditor>();
         services.AddSingleton<DeviceStore>();
+        services.AddSingleton<DeviceTargets>();
         services.AddSingleton<GroupStore>();
         services.AddSingleton<GroupMover>();
         services.AddOptions<DeviceTokenOptions>().Bind(configuration.GetSection(DeviceTokenOptions.Section))
@@ -131,6 +136,7 @@ public static class FleetApp
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton<IdempotencyStore>();
         services.AddDeviceActions();
+        services.AddDeployments();
         services.AddSingleton<BlobLinks>();
         services.AddSingleton<ArtifactBlobs>();
 
@@ -155,8 +161,8 @@ public static class FleetApp
     private static StorageLayout StorageLayout() => new StorageLayout()
         .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table, AuditLog.TableName,
             DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName, IdempotencyStore.TableName,
-            ActionStore.ActionsTable, ActionStore.RecordsTable)
-        .AddContainers(ArtifactBlobs.Container, ActionService.ScreenshotContainer);
+            ActionStore.ActionsTable, ActionStore.RecordsTable, DeploymentStore.DeploymentsTable, DeploymentStore.RecordsTable)
+        .AddContainers(ArtifactBlobs.Container, ActionService.ScreenshotContainer, DeploymentLogs.Container);
 
     private static byte[] PageTokenKey(FleetOptions options, ILoggerFactory logs)
     {

@@ -22,12 +22,22 @@ public sealed class FleetOptions
     /// <summary>Telemetry history older than this is deleted daily.</summary>
     public int TelemetryRetentionDays { get; set; } = 30;
 
+    /// <summary>How often a running deployment looks at its statistics (and sweeps timeouts or dynamic targets).</summary>
+    public int DeploymentCheckSeconds { get; set; } = 10;
+
+    /// <summary>What a device is told to wait before polling again when no deployment is due (<c>X-Poll-After</c>).</summary>
+    public int DevicePollSeconds { get; set; } = 300;
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(DefaultTenant) || !Tenants.TenantIds.IsValid(DefaultTenant))
             yield return "Fleet:DefaultTenant must be a valid tenant id (lowercase letters, digits and '-', 3-63 characters).";
         if (TelemetryRetentionDays is < 1 or > 3650)
             yield return "Fleet:TelemetryRetentionDays must be between 1 and 3650.";
+        if (DeploymentCheckSeconds is < 1 or > 3600)
+            yield return "Fleet:DeploymentCheckSeconds must be between 1 and 3600.";
+        if (DevicePollSeconds is < 5 or > 86400)
+            yield return "Fleet:DevicePollSeconds must be between 5 and 86400.";
         if (BootstrapKey is { Length: > 0 and < 24 })
             yield return "Fleet:BootstrapKey must be at least 24 characters long.";
     }

@@ -3,6 +3,7 @@ using ServerlessFleet.Benchmarks;
 // Usage: dotnet run -c Release --project tools/ServerlessFleet.Benchmarks -- <scenario> [options]
 //   orchestrations [instances=200] [activities=2000]
 //   actions [devices=10000]
+//   deployments [devices=10000]
 var scenario = args.FirstOrDefault() ?? "orchestrations";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
 
@@ -14,8 +15,11 @@ switch (scenario)
     case "actions":
         await ActionBenchmark.RunAsync(Arg(1, 10_000));
         break;
+    case "deployments":
+        await DeploymentBenchmark.RunAsync(Arg(1, 10_000));
+        break;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: orchestrations, actions");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: orchestrations, actions, deployments");
         return 2;
 }
 return 0;

@@ -14,6 +14,7 @@ public static class Azurite
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private static readonly Lazy<string> Instance = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
     private static Process? _process;
+    private static volatile bool _stopping;
 
     public static string ConnectionString => Instance.Value;
 
@@ -32,6 +33,8 @@ public static class Azurite
         {
             ArgumentList =
             {
+                // Large benchmark fleets outgrow node's default heap when everything is held in memory.
+                "--max-old-space-size=6144",
                 azurite, "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
                 "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(),
                 "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(),
@@ -42,8 +45,23 @@ public static class Azurite
             UseShellExecute = false,
         };
         _process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        var errors = new Queue<string>();
         _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (errors)
+            {
+                errors.Enqueue(e.Data);
+                if (errors.Count > 20) errors.Dequeue();
+            }
+        };
+        _process.EnableRaisingEvents = true;
+        _process.Exited += (_, _) =>
+        {
+            if (_stopping) return;
+            lock (errors) Console.Error.WriteLine($"Azurite exited unexpectedly with code {_process.ExitCode}:{Environment.NewLine}{string.Join(Environment.NewLine, errors)}");
+        };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
@@ -57,6 +75,7 @@ public static class Azurite
 
     private static void Stop()
     {
+        _stopping = true;
         try { if (_process is { HasExited: false }) _process.Kill(entireProcessTree: true); }
         catch (InvalidOperationException) { }
     }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Primitives;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
@@ -37,7 +36,6 @@ public sealed record ActionResultRequest(string? Status, string? Detail);
 public static class ActionsApi
 {
     public const int MaxExplicitDevices = 500;
-    public const int MaxTargetDevices = 50_000;
 
     public static IEndpointRouteBuilder MapActionsApi(this IEndpointRouteBuilder app)
     {
@@ -66,7 +64,7 @@ public static class ActionsApi
         return app;
     }
 
-    private static async Task<Accepted<ActionResponse>> CreateAsync(CreateActionRequest request, HttpContext context, Caller caller, DeviceStore devices,
+    private static async Task<Accepted<ActionResponse>> CreateAsync(CreateActionRequest request, HttpContext context, Caller caller, DeviceTargets deviceTargets,
         ActionStore store, OrchestrationClient orchestrations, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -86,7 +84,7 @@ public static class ActionsApi
         errors.Require(rollout?.StopThresholdPercent is null or (> 0 and <= 100), "rollout.stopThresholdPercent", "stopThresholdPercent is more than 0 and at most 100.");
         errors.ThrowIfAny();
 
-        var serials = await TargetsAsync(request, caller, devices, ct);
+        var serials = await TargetsAsync(request, caller, deviceTargets, ct);
         if (serials.Count == 0) throw new FleetException(ErrorCategory.Unprocessable, "The target matches no accepted device.");
         var batchSize = rollout?.BatchSize ?? Math.Max(serials.Count, 1);
         var now = clock.GetUtcNow();
@@ -154,32 +152,12 @@ public static class ActionsApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IReadOnlyList<string>> TargetsAsync(CreateActionRequest request, Caller caller, DeviceStore devices, CancellationToken ct)
+    private static async Task<IReadOnlyList<string>> TargetsAsync(CreateActionRequest request, Caller caller, DeviceTargets targets, CancellationToken ct)
     {
-        if (request.Devices is { } listed)
-        {
-            var distinct = listed.Distinct(StringComparer.Ordinal).ToList();
-            var found = await Task.WhenAll(distinct.Select(s => devices.FindAsync(caller.TenantId, s, ct)));
-            var missing = distinct.Where((_, i) => found[i] is null).ToList();
-            if (missing.Count > 0) throw FleetException.Validation("devices", $"Unknown devices: {string.Join(", ", missing.Take(20))}.");
-            return distinct;
-        }
-        if (request.Group is { } group)
-            return (await devices.ScanGroupsAsync(caller.TenantId, ct)).Where(d => d.Group == group).Select(d => d.Serial).ToList();
-
-        // A filter takes the device list's own query language (group, tag, hardwareVersion, attr.<scope>.<name>, …).
-        var raw = new QueryCollection(request.Filter!.ToDictionary(f => f.Key, f => new StringValues(f.Value)));
-        var filter = new DeviceListQuery(raw["group"].FirstOrDefault(), raw["tag"].ToArray()!, raw["hardwareVersion"].ToArray()!, raw["release"].ToArray()!,
-            raw["ownerRef"].ToArray()!, [DeviceStatuses.Accepted], null, null, null, raw["search"].FirstOrDefault(), null, null, null).ToQuery(raw);
-        var serials = new List<string>();
-        PageRequest? page = PageRequest.First(PageRequest.MaxLimit);
-        while (page is not null && serials.Count <= MaxTargetDevices)
-        {
-            var result = await devices.ListAsync(caller.TenantId, filter, page, ct);
-            serials.AddRange(result.Items.Select(d => d.Serial));
-            page = result.Next;
-        }
-        return serials;
+        var devices = request.Devices is { } listed ? await targets.ListedAsync(caller.TenantId, listed, ct)
+            : request.Group is { } group ? await targets.GroupAsync(caller.TenantId, group, ct)
+            : await targets.FilterAsync(caller.TenantId, request.Filter!, ct);
+        return devices.Select(d => d.Serial).ToList();
     }
 
     private static void RequireScopeFor(Caller caller, string type)

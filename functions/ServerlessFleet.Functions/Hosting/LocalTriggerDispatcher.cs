@@ -54,35 +54,62 @@ public sealed class LocalTriggerDispatcher(
         catch (OperationCanceledException) { return false; }
     }
 
+    /// <summary>
+    /// Like the host: fetch up to <c>batchSize</c> messages, and fetch the next batch as soon as the messages still
+    /// running drop to <c>newBatchThreshold</c>, so a slow message does not hold back the queue.
+    /// </summary>
     private async Task PollQueueAsync(FunctionDefinition function, CancellationToken ct)
     {
         var queue = storage.Queue(function.QueueName!);
         var poison = storage.Queue(function.QueueName + "-poison");
         await queue.CreateIfNotExistsAsync(cancellationToken: ct);
         var idle = MinPollingInterval;
+        var running = new HashSet<Task>();
         while (!ct.IsCancellationRequested)
         {
             try
             {
+                running.RemoveWhere(t => t.IsCompleted);
+                if (running.Count > settings.NewBatchThreshold)
+                {
+                    await Task.WhenAny(running).WaitAsync(ct);
+                    continue;
+                }
                 var received = (await queue.ReceiveMessagesAsync(settings.BatchSize, MessageLease, ct)).Value;
                 if (received.Length == 0)
                 {
                     await Task.Delay(idle, clock, ct);
-                    idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, settings.MaxPollingInterval.Ticks));
+                    // Work still running here tends to produce more (an orchestration step, then its next step): back off only when idle.
+                    idle = running.Count > 0 ? MinPollingInterval : TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, settings.MaxPollingInterval.Ticks));
                     continue;
                 }
                 idle = MinPollingInterval;
-                await Task.WhenAll(received.Select(m => DeliverAsync(function, queue, poison, m, ct)));
+                foreach (var message in received) running.Add(DeliverLoggedAsync(function, queue, poison, message, ct));
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                return;
+                break;
             }
             catch (Exception e)
             {
                 logger.LogWarning(e, "Polling {Queue} failed; retrying", function.QueueName);
                 await Task.Delay(settings.MaxPollingInterval, clock, ct).ContinueWith(_ => { });
             }
+        }
+        await Task.WhenAll(running);
+    }
+
+    private async Task DeliverLoggedAsync(FunctionDefinition function, Azure.Storage.Queues.QueueClient queue,
+        Azure.Storage.Queues.QueueClient poison, QueueMessage message, CancellationToken ct)
+    {
+        try { await DeliverAsync(function, queue, poison, message, ct); }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            // The message stays leased and comes back after its lease, as with the host.
+            logger.LogWarning(e, "Settling message {Id} on {Queue} failed", message.MessageId, queue.Name);
+        }
+        catch (OperationCanceledException)
+        {
         }
     }
 

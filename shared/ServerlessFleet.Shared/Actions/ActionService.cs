@@ -6,14 +6,17 @@ using ServerlessFleet.Shared.Storage;
 
 namespace ServerlessFleet.Shared.Actions;
 
-/// <summary>Queue message: deliver one action to one device's inbox.</summary>
-public sealed record DeliveryMessage(string TenantId, string ActionId, string Serial);
+/// <summary>Queue message: deliver one action to the inboxes of a few devices (each delivery is idempotent on its own).</summary>
+public sealed record DeliveryMessage(string TenantId, string ActionId, IReadOnlyList<string> Serials);
 
 /// <summary>Delivery, confirmation, cancellation and expiry of device actions; the bulk orchestration drives it.</summary>
 public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetStorage storage, BlobLinks links, TimeProvider clock)
 {
     public const string DeliveryQueue = "device-actions";
     public const string ScreenshotContainer = "screenshots";
+
+    /// <summary>Devices per delivery message: fewer queue transactions, and a retried message redoes little.</summary>
+    public const int DevicesPerMessage = 20;
 
     public static string ScreenshotBlob(string tenantId, string actionId, string serial) => $"{tenantId}/{actionId}/{serial}.png";
 
@@ -22,29 +25,35 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
     {
         var pending = await actions.RecordsAsync(tenantId, actionId, DeviceActionStatuses.Pending, batch, ct);
         var queue = storage.Queue(DeliveryQueue);
-        await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (record, token) =>
-            await queue.SendMessageAsync(JsonSerializer.Serialize(new DeliveryMessage(tenantId, actionId, record.Serial)), token));
+        await Parallel.ForEachAsync(pending.Chunk(DevicesPerMessage), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (chunk, token) =>
+            await queue.SendMessageAsync(JsonSerializer.Serialize(new DeliveryMessage(tenantId, actionId, chunk.Select(r => r.Serial).ToList())), token));
         return pending.Count;
     }
 
-    /// <summary>Puts the command in the device's inbox (exactly once) and marks it delivered. Safe to repeat.</summary>
+    /// <summary>Puts the command in each device's inbox (exactly once) and marks it delivered. Safe to repeat.</summary>
     public async Task DeliverAsync(DeliveryMessage message, CancellationToken ct)
     {
-        var record = await actions.FindRecordAsync(message.TenantId, message.ActionId, message.Serial, ct);
-        if (record is null || DeviceActionStatuses.IsFinal(record.Status)) return;
         var action = await actions.GetAsync(message.TenantId, message.ActionId, ct);
+        await Parallel.ForEachAsync(message.Serials, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (serial, token) => await DeliverAsync(action, serial, token));
+    }
+
+    private async Task DeliverAsync(DeviceAction action, string serial, CancellationToken ct)
+    {
+        var record = await actions.FindRecordAsync(action.TenantId, action.Id, serial, ct);
+        if (record is null || DeviceActionStatuses.IsFinal(record.Status)) return;
         var parameters = action.Params.DeepClone().AsObject();
         if (action.Type == ActionTypes.Screenshot)
         {
-            var upload = await links.SignAsync(ScreenshotContainer, ScreenshotBlob(message.TenantId, message.ActionId, message.Serial),
+            var upload = await links.SignAsync(ScreenshotContainer, ScreenshotBlob(action.TenantId, action.Id, serial),
                 BlobSasPermissions.Create | BlobSasPermissions.Write, action.ExpiresAt - clock.GetUtcNow() + TimeSpan.FromMinutes(5), ct);
             parameters["uploadUrl"] = upload.Uri.ToString();
         }
-        var seq = await inbox.DeliverAsync(message.TenantId, message.Serial, action, parameters, ct);
-        await UpdateRecordAsync(message.TenantId, message.ActionId, message.Serial, r => DeviceActionStatuses.IsFinal(r.Status) ? null
+        var seq = await inbox.DeliverAsync(action.TenantId, serial, action, parameters, ct);
+        await UpdateRecordAsync(action.TenantId, action.Id, serial, r => DeviceActionStatuses.IsFinal(r.Status) ? null
             : seq is null
                 ? r with { Status = DeviceActionStatuses.Failed, FailedAt = clock.GetUtcNow(), Result = "device_unavailable" }
-                : r with { Status = r.Status == DeviceActionStatuses.Pending ? DeviceActionStatuses.Delivered : r.Status, Seq = seq, DeliveredAt = r.DeliveredAt ?? clock.GetUtcNow() }, ct);
+                : r with { Status = r.Status == DeviceActionStatuses.Pending ? DeviceActionStatuses.Delivered : r.Status, Seq = seq, DeliveredAt = r.DeliveredAt ?? clock.GetUtcNow() }, ct, record);
     }
 
     /// <summary>The device's answer. Repeating it changes nothing; contradicting it, or answering too late, is 409.</summary>
@@ -86,17 +95,9 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
             ? (await links.SignAsync(ScreenshotContainer, ScreenshotBlob(tenantId, action.Id, record.Serial), BlobSasPermissions.Read, TimeSpan.FromMinutes(15), ct)).Uri
             : null;
 
-    /// <summary>Read-modify-write of one record under its ETag; <paramref name="change"/> returns null for "nothing to do".</summary>
-    private async Task<DeviceActionRecord?> UpdateRecordAsync(string tenantId, string actionId, string serial, Func<DeviceActionRecord, DeviceActionRecord?> change, CancellationToken ct)
-    {
-        for (var attempt = 0; attempt < 20; attempt++)
-        {
-            var current = await actions.FindRecordAsync(tenantId, actionId, serial, ct);
-            if (current is null) return null;
-            var next = change(current);
-            if (next is null) return current;
-            if (await actions.TryUpdateRecordAsync(tenantId, actionId, next, ct)) return next;
-        }
-        throw new InvalidOperationException($"Record {actionId}/{serial}: too many concurrent updates.");
-    }
+    /// <summary>Read-modify-write of one record (and its counts) under its ETag; <paramref name="change"/> returns null for "nothing to do".</summary>
+    private Task<DeviceActionRecord?> UpdateRecordAsync(string tenantId, string actionId, string serial, Func<DeviceActionRecord, DeviceActionRecord?> change,
+        CancellationToken ct, DeviceActionRecord? known = null) =>
+        OptimisticUpdate.RunAsync(() => actions.FindRecordAsync(tenantId, actionId, serial, ct), change,
+            (current, next) => actions.TryUpdateRecordAsync(tenantId, actionId, current, next, ct), $"Record {actionId}/{serial}", known);
 }

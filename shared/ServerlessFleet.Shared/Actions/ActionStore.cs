@@ -10,15 +10,19 @@ namespace ServerlessFleet.Shared.Actions;
 
 /// <summary>
 /// <c>actions</c> (PartitionKey = tenant, RowKey = action id) and <c>actiondevices</c> (PartitionKey =
-/// <c>{tenant}:{action}</c>, RowKey = serial): one record per targeted device, so progress of a 10,000-device action
-/// is one partition scan and a confirmation is one point write.
+/// <c>{tenant}:{action}</c>, RowKey = serial): one record per targeted device, a confirmation is one record write, and
+/// progress is read from counters kept in the same partition and moved in the same transaction as each record.
 /// </summary>
 public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
 {
     public const string ActionsTable = "actions";
     public const string RecordsTable = "actiondevices";
     private TableClient Actions => storage.Table(ActionsTable);
+    private const string DeliveredCounter = "Delivered";
     private TableClient Records => storage.Table(RecordsTable);
+    private PartitionCounters Counters => new(Records);
+
+    private static string StatusCounter(string status) => "Status_" + status;
 
     public string NewId() => TimeOrderedIds.New(clock);
 
@@ -32,6 +36,7 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
                 null, null, null, null, null, null))));
         await Parallel.ForEachAsync(records.Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
             async (chunk, token) => await Records.SubmitTransactionAsync(chunk, token));
+        await Counters.SeedAsync(RecordPartition(action.TenantId, action.Id), serials.Select(s => (s, StatusCounter(DeviceActionStatuses.Pending))), ct);
         await Actions.AddEntityAsync(ToEntity(action), ct);
     }
 
@@ -54,26 +59,30 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
         return row.HasValue && row.Value is not null ? RecordFromEntity(row.Value) : null;
     }
 
-    /// <summary>Writes a record changed from the version read; false when someone else changed it first.</summary>
-    public async Task<bool> TryUpdateRecordAsync(string tenantId, string actionId, DeviceActionRecord record, CancellationToken ct)
+    /// <summary>Writes a record changed from the version read (and its progress counts); false when someone else changed it first.</summary>
+    public Task<bool> TryUpdateRecordAsync(string tenantId, string actionId, DeviceActionRecord before, DeviceActionRecord after, CancellationToken ct)
     {
-        try
+        var deltas = new Dictionary<string, long>
         {
-            await Records.UpdateEntityAsync(ToEntity(tenantId, actionId, record), record.ETag, TableUpdateMode.Replace, ct);
-            return true;
-        }
-        catch (RequestFailedException e) when (e.IsPreconditionFailed())
+            [DeliveredCounter] = (after.DeliveredAt is null ? 0 : 1) - (before.DeliveredAt is null ? 0 : 1),
+        };
+        if (before.Status != after.Status)
         {
-            return false;
+            deltas[StatusCounter(before.Status)] = -1;
+            deltas[StatusCounter(after.Status)] = 1;
         }
+        var entity = ToEntity(tenantId, actionId, after);
+        entity.ETag = before.ETag;
+        return Counters.TryWriteAsync(entity, deltas, ct);
     }
 
     public Task<ListPage<DeviceActionRecord>> ListRecordsAsync(string tenantId, string actionId, PageRequest page, CancellationToken ct) =>
-        TablePager.ReadAsync<TableEntity, DeviceActionRecord>(Records, TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)), page, RecordFromEntity, ct);
+        TablePager.ReadAsync<TableEntity, DeviceActionRecord>(Records,
+            TableFilters.And(TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)), PartitionCounters.ExcludeCounters), page, RecordFromEntity, ct);
 
     public async Task<IReadOnlyList<DeviceActionRecord>> RecordsAsync(string tenantId, string actionId, string? status = null, int? batch = null, CancellationToken ct = default)
     {
-        var filter = TableFilters.And(TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)),
+        var filter = TableFilters.And(TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)), PartitionCounters.ExcludeCounters,
             status is null ? null : $"Status eq {TableFilters.Quote(status)}", batch is null ? null : $"Batch eq {batch}");
         var records = new List<DeviceActionRecord>();
         await foreach (var row in Records.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: ct)) records.Add(RecordFromEntity(row));
@@ -82,19 +91,11 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
 
     public async Task<ActionProgress> ProgressAsync(string tenantId, string actionId, CancellationToken ct)
     {
-        var counts = new Dictionary<string, int>();
-        var total = 0;
-        var delivered = 0;
-        await foreach (var row in Records.QueryAsync<TableEntity>(TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)), maxPerPage: 1000,
-                           select: ["Status", "DeliveredAt"], cancellationToken: ct))
-        {
-            total++;
-            if (row.GetDateTimeOffset("DeliveredAt") is not null) delivered++;
-            var status = row.GetString("Status")!;
-            counts[status] = counts.GetValueOrDefault(status) + 1;
-        }
-        return new ActionProgress(total, delivered, counts.GetValueOrDefault(DeviceActionStatuses.Succeeded), counts.GetValueOrDefault(DeviceActionStatuses.Failed),
-            counts.GetValueOrDefault(DeviceActionStatuses.TimedOut), counts.GetValueOrDefault(DeviceActionStatuses.Canceled));
+        var counts = await Counters.ReadAsync(RecordPartition(tenantId, actionId), ct);
+        int Count(string status) => (int)counts.GetValueOrDefault(StatusCounter(status));
+        var total = counts.Where(c => c.Key.StartsWith("Status_", StringComparison.Ordinal)).Sum(c => (int)c.Value);
+        return new ActionProgress(total, (int)counts.GetValueOrDefault(DeliveredCounter), Count(DeviceActionStatuses.Succeeded), Count(DeviceActionStatuses.Failed),
+            Count(DeviceActionStatuses.TimedOut), Count(DeviceActionStatuses.Canceled));
     }
 
     private static TableEntity ToEntity(DeviceAction a) => new(a.TenantId, a.Id)

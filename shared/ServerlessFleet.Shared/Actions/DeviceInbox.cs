@@ -27,14 +27,12 @@ public sealed class DeviceInbox(FleetStorage storage)
         var partition = DeviceKeys.Partition(tenantId, serial);
         for (var attempt = 0; ; attempt++)
         {
-            Device? device = null;
-            long? existing = null;
-            var filter = $"{TableFilters.PartitionEquals(partition)} and (RowKey eq '{DeviceKeys.DeviceRow}' or RowKey eq {TableFilters.Quote(MarkerPrefix + action.Id)})";
-            await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
-            {
-                if (row.RowKey == DeviceKeys.DeviceRow) device = DeviceEntity.FromEntity(row);
-                else existing = row.GetInt64("Seq");
-            }
+            // Two point reads rather than one partition query: a point read stays cheap however large the table grows.
+            var deviceRead = Table.GetEntityIfExistsAsync<TableEntity>(partition, DeviceKeys.DeviceRow, cancellationToken: ct);
+            var markerRead = Table.GetEntityIfExistsAsync<TableEntity>(partition, MarkerPrefix + action.Id, cancellationToken: ct);
+            var (deviceRow, marker) = (await deviceRead, await markerRead);
+            var device = deviceRow.HasValue && deviceRow.Value is not null ? DeviceEntity.FromEntity(deviceRow.Value) : null;
+            var existing = marker.HasValue ? marker.Value?.GetInt64("Seq") : null;
             if (existing is not null) return existing;
             if (device is null || device.Status == DeviceStatuses.Decommissioned) return null;
 

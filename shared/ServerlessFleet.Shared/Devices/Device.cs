@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ServerlessFleet.Shared.Deployments;
 
 namespace ServerlessFleet.Shared.Devices;
 
@@ -43,6 +44,9 @@ public sealed record Device(
 
     /// <summary>Sequence number of the newest entry in the device's action inbox.</summary>
     public long InboxSeq { get; init; }
+
+    /// <summary>The device's current deployment and the ones waiting behind it.</summary>
+    public DeviceDeploymentQueue Deployments { get; init; } = DeviceDeploymentQueue.Empty;
 
     /// <summary>Individually revoked tokens that have not expired yet.</summary>
     public IReadOnlyList<RevokedToken> RevokedTokens { get; init; } = [];

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
+using ServerlessFleet.Shared.Deployments;
 
 namespace ServerlessFleet.Shared.Devices;
 
@@ -31,6 +32,7 @@ public static class DeviceEntity
             ["TokensValidAfter"] = d.TokensValidAfter,
             ["InboxSeq"] = d.InboxSeq,
             ["RevokedTokens"] = d.RevokedTokens.Count == 0 ? null : JsonSerializer.Serialize(d.RevokedTokens),
+            [DeploymentsColumn] = DeploymentsValue(d.Deployments),
         };
         foreach (var scope in Enum.GetValues<AttributeScope>())
         {
@@ -62,8 +64,15 @@ public static class DeviceEntity
             TokensValidAfter = e.GetDateTimeOffset("TokensValidAfter"),
             InboxSeq = e.GetInt64("InboxSeq") ?? 0,
             RevokedTokens = e.GetString("RevokedTokens") is { Length: > 0 } revoked ? JsonSerializer.Deserialize<List<RevokedToken>>(revoked)! : [],
+            Deployments = e.GetString(DeploymentsColumn) is { Length: > 0 } deployments
+                ? JsonSerializer.Deserialize<DeviceDeploymentQueue>(deployments)! : DeviceDeploymentQueue.Empty,
         };
     }
+
+    public const string DeploymentsColumn = "Deployments";
+
+    /// <summary>Empty rather than null when there is none, so that a merge clears the column.</summary>
+    public static string DeploymentsValue(DeviceDeploymentQueue queue) => queue.IsEmpty ? "" : JsonSerializer.Serialize(queue);
 
     public static string Column(AttributeScope scope) => "Attr" + scope;
 }

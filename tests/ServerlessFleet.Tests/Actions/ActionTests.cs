@@ -139,7 +139,7 @@ public sealed class ActionTests() : TenantScopedTests("act")
         var device = devices[0];
         var id = (await CreateAsync(Owner, new { type = "set-volume", devices = new[] { device.Serial }, @params = new { volume = 30 } })).GetProperty("id").GetString()!;
         var queue = Tenant.Server.Services.GetRequiredService<FleetStorage>().Queue(ActionService.DeliveryQueue);
-        for (var i = 0; i < 5; i++) await queue.SendMessageAsync(JsonSerializer.Serialize(new DeliveryMessage(Tenant.TenantId, id, device.Serial)));
+        for (var i = 0; i < 5; i++) await queue.SendMessageAsync(JsonSerializer.Serialize(new DeliveryMessage(Tenant.TenantId, id, [device.Serial])));
         await Eventually.WaitAsync(() => ActionAsync(id), a => a.GetProperty("progress").GetProperty("delivered").GetInt32() == 1, Timeout, "delivery");
         await Task.Delay(1500);
         var entries = await InboxAsync(device);

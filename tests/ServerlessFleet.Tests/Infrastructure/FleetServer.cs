@@ -27,6 +27,7 @@ public sealed class FleetServer : IAsyncDisposable
             ["Fleet:MaxArtifactBytes"] = ArtifactLimitBytes.ToString(),
             // Every anonymous request of the run comes from one loopback address.
             ["Fleet:RateLimits:AnonymousPerMinute"] = "100000",
+            ["Fleet:DeploymentCheckSeconds"] = "1",
         },
         ProbeServer.Map,
         Orchestration.TestOrchestrations.Register));

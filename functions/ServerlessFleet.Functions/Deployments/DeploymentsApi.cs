@@ -1,0 +1,205 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using ServerlessFleet.Functions.Audit;
+using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Conventions;
+using ServerlessFleet.Functions.Devices;
+using ServerlessFleet.Functions.Hosting;
+using ServerlessFleet.Shared;
+using ServerlessFleet.Shared.Artifacts;
+using ServerlessFleet.Shared.Auth;
+using ServerlessFleet.Shared.Deployments;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Orchestration;
+using ServerlessFleet.Shared.Paging;
+
+namespace ServerlessFleet.Functions.Deployments;
+
+/// <summary>Phased deployments (API.md §2 "Deployments"): creation with a dry run, reads, statistics, pause/resume/abort.</summary>
+public static class DeploymentsApi
+{
+    public const int MaxExplicitDevices = 10_000;
+
+    public static IEndpointRouteBuilder MapDeploymentsApi(this IEndpointRouteBuilder app)
+    {
+        var deployments = app.MapGroup("/api/v1/deployments").WithTags("Deployments");
+        deployments.MapPost("", CreateAsync).WithName("CreateDeployment")
+            .WithSummary("Deploy a release or an artifact to devices in phases; dryRun returns the plan and stores nothing; Idempotency-Key honoured")
+            .RequireScope(Scopes.FleetDeploy).AcceptIdempotencyKey();
+        deployments.MapGet("", ListAsync).WithName("ListDeployments").WithSummary("Deployments, oldest first; filters status, name, createdAfter, createdBefore")
+            .RequireScope(Scopes.FleetRead);
+        deployments.MapGet("/{id}", GetAsync).WithName("GetDeployment").WithSummary("A deployment with its phases, statistics and orchestration progress")
+            .RequireScope(Scopes.FleetRead);
+        deployments.MapGet("/{id}/devices", DevicesAsync).WithName("ListDeploymentDevices").WithSummary("Per-device status, attempts and timestamps; filter status")
+            .RequireScope(Scopes.FleetRead);
+        deployments.MapGet("/{id}/devices/{serial}/log", LogAsync).WithName("GetDeploymentDeviceLog").WithSummary("The log a device uploaded for this deployment")
+            .RequireScope(Scopes.FleetRead);
+        deployments.MapPost("/{id}:pause", (string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "pause", c, s, o, a, ct))
+            .WithName("PauseDeployment").WithSummary("Release no more devices; devices already offered it carry on").RequireScope(Scopes.FleetDeploy);
+        deployments.MapPost("/{id}:resume", (string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "resume", c, s, o, a, ct))
+            .WithName("ResumeDeployment").WithSummary("Continue a paused deployment (after a failed success gate: go on with the next phase)").RequireScope(Scopes.FleetDeploy);
+        deployments.MapPost("/{id}:abort", (string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "abort", c, s, o, a, ct))
+            .WithName("AbortDeployment").WithSummary("Abort: devices not started never start; devices in progress may finish but cannot report success")
+            .RequireScope(Scopes.FleetDeploy);
+        deployments.MapPost("/statistics", StatisticsAsync).WithName("GetDeploymentStatistics").WithSummary("Statistics of up to 100 deployments by id")
+            .RequireScope(Scopes.FleetRead);
+        return app;
+    }
+
+    private static async Task<IResult> CreateAsync(CreateDeploymentRequest request, bool? dryRun, Caller caller, DeviceTargets targets, ArtifactStore artifacts,
+        DeploymentStore store, OrchestrationClient orchestrations, Auditor audit, IOptions<FleetOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        errors.Require(request.Name is { Length: >= 1 and <= 128 } && !string.IsNullOrWhiteSpace(request.Name), "name", "name is required: 1 to 128 characters.");
+        errors.Require((request.Release is not null) ^ (request.ArtifactId is not null), "release", "Give release {name, version} or artifactId, not both.");
+        errors.Require(request.Release is null || (request.Release.Name is { Length: > 0 } && request.Release.Version is { Length: > 0 }), "release", "release needs name and version.");
+        var target = Target(request.Target, errors);
+        var policy = Policy(request.Policy, target, errors);
+        if (target.Dynamic && request.Phases is { Count: > 1 }) errors.Add("phases", "A filter target is dynamic and takes a single phase.");
+        errors.ThrowIfAny();
+
+        var resolved = await ArtifactsAsync(request, caller.TenantId, artifacts, ct);
+        var devices = request.Target!.Devices is { } listed ? await targets.ListedAsync(caller.TenantId, listed, ct)
+            : target.Group is not null || target.All ? await targets.GroupAsync(caller.TenantId, target.Group, ct)
+            : await targets.FilterAsync(caller.TenantId, target.Filter!, ct);
+        devices = devices.OrderBy(d => d.Serial, StringComparer.Ordinal).Take(policy.MaxDevices ?? int.MaxValue).ToList();
+        if (devices.Count == 0 && !target.Dynamic) throw new FleetException(ErrorCategory.Unprocessable, "The target matches no device.");
+        var phases = DeploymentPlanner.Phases(request.Phases?.Select(p => new PhaseRequest(p.BatchPercent, p.BatchSize, p.StartAt, p.SoakMinutes)).ToList(),
+            devices.Count, errors);
+        if (target.Dynamic && devices.Count == 0) phases = [new DeploymentPhase(0, 0, request.Phases?.FirstOrDefault()?.StartAt, 0)];
+        else errors.ThrowIfAny();
+
+        var now = clock.GetUtcNow();
+        var deployment = new Deployment(store.NewId(), caller.TenantId, request.Name!.Trim(), resolved, target, phases, policy, request.ForceInstall ?? false,
+            phases[0].StartAt > now ? DeploymentStatuses.Scheduled : DeploymentStatuses.Pending, now, null, caller.KeyId);
+        var records = DeploymentPlanner.Records(devices, phases, deployment.ArtifactFor, now);
+        if (records.Count > 0 && records.All(r => r.Status == DeviceDeploymentStatuses.NoArtifact))
+            throw new FleetException(ErrorCategory.Unprocessable, $"No artifact of this deployment is compatible with any target device (device types: {string.Join(", ", devices.Select(d => d.DeviceType ?? "none").Distinct().Take(10))}).");
+
+        if (dryRun == true || request.DryRun == true) return TypedResults.Ok(Plan(deployment, records, now));
+
+        await store.CreateAsync(deployment, records, ct);
+        await orchestrations.StartAsync(DeploymentOrchestrator.Name, new DeploymentState(caller.TenantId, deployment.Id, options.Value.DeploymentCheckSeconds),
+            deployment.InstanceId, caller.TenantId, ct);
+        await audit.RecordAsync("deployment.create", "deployment", deployment.Id, null,
+            new { deployment.Name, Artifacts = resolved.Select(a => a.Id), deployment.Target, deployment.Phases, deployment.Policy, deployment.ForceInstall, Devices = records.Count }, ct);
+        var stats = await store.StatisticsAsync(caller.TenantId, deployment.Id, phases.Count, ct);
+        return TypedResults.Accepted($"/api/v1/deployments/{deployment.Id}", DeploymentResponse.From(deployment, stats));
+    }
+
+    private static async Task<Ok<PagedResponse<DeploymentResponse>>> ListAsync(HttpContext context, [AsParameters] PagingQuery paging, string? status, string? name,
+        DateTimeOffset? createdAfter, DateTimeOffset? createdBefore, Caller caller, Paging pages, DeploymentStore store, CancellationToken ct)
+    {
+        if (status is not null && !DeploymentStatuses.All.Contains(status))
+            throw FleetException.Validation("status", $"status is one of {string.Join(", ", DeploymentStatuses.All)}.");
+        var page = await store.ListAsync(caller.TenantId, new DeploymentQuery(status, name, createdAfter, createdBefore), pages.Parse(context, paging), ct);
+        var items = new List<DeploymentResponse>();
+        foreach (var d in page.Items) items.Add(DeploymentResponse.From(d, await store.StatisticsAsync(d.TenantId, d.Id, d.Phases.Count, ct)));
+        return TypedResults.Ok(pages.Respond(context, new ListPage<DeploymentResponse>(items, page.Next, page.Previous)));
+    }
+
+    private static async Task<Ok<DeploymentResponse>> GetAsync(string id, Caller caller, DeploymentStore store, OrchestrationClient orchestrations, CancellationToken ct)
+    {
+        var deployment = await store.GetAsync(caller.TenantId, id, ct);
+        var stats = await store.StatisticsAsync(caller.TenantId, id, deployment.Phases.Count, ct);
+        var status = await orchestrations.GetStatusAsync(deployment.InstanceId, ct);
+        return TypedResults.Ok(DeploymentResponse.From(deployment, stats, status?.CustomStatus));
+    }
+
+    private static async Task<Ok<PagedResponse<DeviceDeploymentResponse>>> DevicesAsync(string id, string? status, HttpContext context, [AsParameters] PagingQuery paging,
+        Caller caller, Paging pages, DeploymentStore store, CancellationToken ct)
+    {
+        if (status is not null && !DeviceDeploymentStatuses.All.Contains(status))
+            throw FleetException.Validation("status", $"status is one of {string.Join(", ", DeviceDeploymentStatuses.All)}.");
+        await store.GetAsync(caller.TenantId, id, ct);
+        var page = await store.ListRecordsAsync(caller.TenantId, id, status, pages.Parse(context, paging), ct);
+        return TypedResults.Ok(pages.Respond(context, page.Map(DeviceDeploymentResponse.From)));
+    }
+
+    private static async Task<Ok<IReadOnlyList<DeploymentLogMessage>>> LogAsync(string id, string serial, Caller caller, DeploymentStore store, DeploymentLogs logs,
+        CancellationToken ct)
+    {
+        await store.GetAsync(caller.TenantId, id, ct);
+        var log = await logs.ReadAsync(caller.TenantId, id, serial, ct) ?? throw FleetException.NotFound("Deployment log", $"{id}/{serial}");
+        return TypedResults.Ok(log);
+    }
+
+    private static async Task<Accepted<DeploymentResponse>> ControlAsync(string id, string command, Caller caller, DeploymentStore store,
+        OrchestrationClient orchestrations, Auditor audit, CancellationToken ct)
+    {
+        var deployment = await store.GetAsync(caller.TenantId, id, ct);
+        if (!DeploymentStatuses.IsActive(deployment.Status)) throw FleetException.Conflict($"The deployment is {deployment.Status}.");
+        if (command == "resume" && deployment.Status != DeploymentStatuses.Paused) throw FleetException.Conflict($"The deployment is {deployment.Status}, not paused.");
+        await orchestrations.RaiseEventAsync(deployment.InstanceId, DeploymentOrchestrator.ControlEvent, command, ct: ct);
+        await audit.RecordAsync($"deployment.{command}", "deployment", id, new { deployment.Status }, new { command }, ct);
+        var stats = await store.StatisticsAsync(caller.TenantId, id, deployment.Phases.Count, ct);
+        return TypedResults.Accepted($"/api/v1/deployments/{id}", DeploymentResponse.From(deployment, stats));
+    }
+
+    private static async Task<Ok<IReadOnlyList<DeploymentStatisticsResponse>>> StatisticsAsync(StatisticsRequest request, Caller caller, DeploymentStore store,
+        CancellationToken ct)
+    {
+        if (request.Ids is not { Count: > 0 and <= 100 }) throw FleetException.Validation("ids", "ids lists 1 to 100 deployment ids.");
+        var results = new List<DeploymentStatisticsResponse>();
+        foreach (var id in request.Ids.Distinct(StringComparer.Ordinal))
+        {
+            if (await store.FindAsync(caller.TenantId, id, ct) is not { } deployment) continue;
+            var stats = await store.StatisticsAsync(caller.TenantId, id, deployment.Phases.Count, ct);
+            results.Add(new DeploymentStatisticsResponse(id, deployment.Status, stats.Overall));
+        }
+        return TypedResults.Ok<IReadOnlyList<DeploymentStatisticsResponse>>(results);
+    }
+
+    private static DeploymentTarget Target(DeploymentTargetRequest? target, ValidationErrors errors)
+    {
+        var kinds = target is null ? 0 : new[] { target.Devices is not null, target.Group is not null, target.Filter is not null, target.All == true }.Count(k => k);
+        errors.Require(kinds == 1, "target", "target is exactly one of devices, group, filter or all: true.");
+        errors.Require(target?.Devices is null || target.Devices.Count is > 0 and <= MaxExplicitDevices, "target.devices", $"devices lists 1 to {MaxExplicitDevices} serials.");
+        errors.Require(target?.Filter is null || target.Filter.Count > 0, "target.filter", "filter needs at least one condition (device list query parameters).");
+        return new DeploymentTarget(target?.Devices, target?.Group, target?.Filter, target?.All == true);
+    }
+
+    private static DeploymentPolicy Policy(DeploymentPolicyRequest? policy, DeploymentTarget target, ValidationErrors errors)
+    {
+        errors.Require(policy?.Retries is null or (>= 0 and <= 10), "policy.retries", "retries is 0 to 10.");
+        errors.Require(policy?.DeviceTimeoutMinutes is null or (>= 0.05 and <= 43_200), "policy.deviceTimeoutMinutes", "deviceTimeoutMinutes is 0.05 to 43200.");
+        errors.Require(policy?.MaxDevices is null or (>= 1 and <= DeviceTargets.MaxTargetDevices), "policy.maxDevices", $"maxDevices is 1 to {DeviceTargets.MaxTargetDevices}.");
+        errors.Require(policy?.MaxDevices is null || target.Dynamic, "policy.maxDevices", "maxDevices applies to a filter (dynamic) target.");
+        errors.Require(policy?.SuccessThresholdPercent is null or (> 0 and <= 100), "policy.successThresholdPercent", "successThresholdPercent is more than 0 and at most 100.");
+        FailureThreshold? threshold = null;
+        if (policy?.FailureThreshold is { } f)
+        {
+            errors.Require(f.Percent is > 0 and <= 100, "policy.failureThreshold.percent", "percent is more than 0 and at most 100.");
+            errors.Require(f.MinDevices is null or (>= 1 and <= 1_000_000), "policy.failureThreshold.minDevices", "minDevices is at least 1.");
+            errors.Require(f.Action is null or FailureThreshold.Pause or FailureThreshold.Abort, "policy.failureThreshold.action", "action is pause or abort.");
+            threshold = new FailureThreshold(f.Percent ?? 100, f.MinDevices ?? 1, f.Action ?? FailureThreshold.Pause);
+        }
+        return new DeploymentPolicy(policy?.Retries ?? 0, policy?.DeviceTimeoutMinutes, policy?.MaxDevices, threshold, policy?.SuccessThresholdPercent);
+    }
+
+    private static async Task<IReadOnlyList<DeploymentArtifact>> ArtifactsAsync(CreateDeploymentRequest request, string tenantId, ArtifactStore artifacts, CancellationToken ct)
+    {
+        IReadOnlyList<Artifact> found;
+        if (request.ArtifactId is { } id)
+        {
+            var artifact = await artifacts.FindAsync(tenantId, id, ct) ?? throw new FleetException(ErrorCategory.Unprocessable, $"Artifact '{id}' does not exist.");
+            found = [artifact];
+        }
+        else
+        {
+            var release = (await artifacts.ReleasesAsync(tenantId, request.Release!.Name, ct)).FirstOrDefault(r => r.Version == request.Release.Version)
+                ?? throw new FleetException(ErrorCategory.Unprocessable, $"Release {request.Release.Name} {request.Release.Version} has no artifact.");
+            found = release.Artifacts;
+        }
+        return found.Select(a => new DeploymentArtifact(a.Id, a.Metadata.Name, a.Metadata.Version, a.Metadata.DeviceTypesCompatible, a.Sha256, a.Size)).ToList();
+    }
+
+    private static DeploymentPlanResponse Plan(Deployment deployment, IReadOnlyList<DeviceDeployment> records, DateTimeOffset now)
+    {
+        var starts = DeploymentPlanner.EarliestStarts(deployment.Phases, now);
+        var phases = deployment.Phases.Select(p => new PlannedPhase(p.Index, p.Size, starts[p.Index], p.SoakMinutes,
+            records.Where(r => r.Phase == p.Index && r.Status == DeviceDeploymentStatuses.Pending).Select(r => r.Serial).ToList())).ToList();
+        return new DeploymentPlanResponse(deployment.Name, deployment.Artifacts, records.Count, phases,
+            records.Where(r => r.Status == DeviceDeploymentStatuses.NoArtifact).Select(r => r.Serial).ToList(), deployment.Policy, deployment.Target.Dynamic, deployment.ForceInstall);
+    }
+}

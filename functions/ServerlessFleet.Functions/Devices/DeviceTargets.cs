@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Primitives;
+using ServerlessFleet.Shared.Deployments;
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Paging;
+
+namespace ServerlessFleet.Functions.Devices;
+
+/// <summary>
+/// Resolves what an action or a deployment targets (listed serials, a group, a filter, or every device) to devices,
+/// with a filter written in the device list's own query language (group, tag, hardwareVersion, attr.&lt;scope&gt;.&lt;name&gt;, …).
+/// </summary>
+public sealed class DeviceTargets(DeviceStore devices)
+{
+    public const int MaxTargetDevices = 50_000;
+
+    public async Task<IReadOnlyList<TargetDevice>> ListedAsync(string tenantId, IReadOnlyList<string> listed, CancellationToken ct)
+    {
+        var distinct = listed.Distinct(StringComparer.Ordinal).ToList();
+        var found = await Task.WhenAll(distinct.Select(s => devices.FindAsync(tenantId, s, ct)));
+        var missing = distinct.Where((_, i) => found[i] is null).ToList();
+        if (missing.Count > 0) throw FleetException.Validation("devices", $"Unknown devices: {string.Join(", ", missing.Take(20))}.");
+        return found.Select(d => new TargetDevice(d!.Serial, d.DeviceType)).ToList();
+    }
+
+    /// <summary>Active devices of the group, or of the whole tenant when <paramref name="group"/> is null.</summary>
+    public async Task<IReadOnlyList<TargetDevice>> GroupAsync(string tenantId, string? group, CancellationToken ct) =>
+        (await devices.ScanGroupsAsync(tenantId, ct)).Where(d => group is null || d.Group == group).Select(d => new TargetDevice(d.Serial, d.DeviceType)).ToList();
+
+    /// <summary>Accepted devices that match the filter.</summary>
+    public async Task<IReadOnlyList<TargetDevice>> FilterAsync(string tenantId, IReadOnlyDictionary<string, string> filter, CancellationToken ct)
+    {
+        var raw = new QueryCollection(filter.ToDictionary(f => f.Key, f => new StringValues(f.Value)));
+        var query = new DeviceListQuery(raw["group"].FirstOrDefault(), raw["tag"].ToArray()!, raw["hardwareVersion"].ToArray()!, raw["release"].ToArray()!,
+            raw["ownerRef"].ToArray()!, [DeviceStatuses.Accepted], null, null, null, raw["search"].FirstOrDefault(), null, null, null).ToQuery(raw);
+        var matching = new List<TargetDevice>();
+        PageRequest? page = PageRequest.First(PageRequest.MaxLimit);
+        while (page is not null && matching.Count <= MaxTargetDevices)
+        {
+            var result = await devices.ListAsync(tenantId, query, page, ct);
+            matching.AddRange(result.Items.Select(d => new TargetDevice(d.Serial, d.DeviceType)));
+            page = result.Next;
+        }
+        return matching;
+    }
+}

@@ -1,0 +1,86 @@
+namespace ServerlessFleet.Shared.Deployments;
+
+/// <summary>Where a deployment's orchestration stands; carried across continue-as-new.</summary>
+public sealed record DeploymentState(
+    string TenantId,
+    string DeploymentId,
+    int CheckSeconds = 10,
+    int Phase = 0,
+    int NextBatch = 0,
+    DateTimeOffset? SoakUntil = null,
+    bool Paused = false,
+    string? PauseReason = null,
+    int FinishedAtResume = 0,
+    int FailedAtResume = 0,
+    int? GateWaivedForPhase = null,
+    DateTimeOffset? NextSweep = null,
+    bool Started = false);
+
+/// <summary>What the orchestration needs from the stored deployment.</summary>
+public sealed record DeploymentRun(IReadOnlyList<DeploymentPhase> Phases, DeploymentPolicy Policy, bool Dynamic, string Status);
+
+/// <summary>The next thing a deployment does.</summary>
+public abstract record DeploymentStep
+{
+    public sealed record Release(int Phase, int Batch) : DeploymentStep;
+    public sealed record Soak(DateTimeOffset Until) : DeploymentStep;
+    public sealed record Advance : DeploymentStep;
+    public sealed record Pause(string Reason) : DeploymentStep;
+    public sealed record Abort(string Reason) : DeploymentStep;
+    public sealed record Finish : DeploymentStep;
+    /// <summary>Nothing to do until something changes, or until <see cref="Until"/> at the latest.</summary>
+    public sealed record Wait(DateTimeOffset? Until, string Next) : DeploymentStep;
+}
+
+/// <summary>
+/// The deployment's decisions as a pure function of its state, its plan and the current statistics, so each rule
+/// (failure threshold, start times, batches, success gate, soak, completion) is tested without storage.
+/// </summary>
+public static class DeploymentDecisions
+{
+    public static DeploymentStep Decide(DeploymentState s, DeploymentRun run, DeploymentStatistics stats, DateTimeOffset now)
+    {
+        // The failure threshold counts results since the last resume, so resuming is not undone by the failures that paused it.
+        if (!s.Paused && run.Policy.FailureThreshold is { } threshold)
+        {
+            var finished = stats.Succeeded + stats.Failed - s.FinishedAtResume;
+            var failed = stats.Failed - s.FailedAtResume;
+            if (finished > 0 && finished >= threshold.MinDevices && failed * 100.0 / finished >= threshold.Percent)
+            {
+                var reason = $"failure threshold: {failed} of {finished} finished devices failed ({failed * 100.0 / finished:0.#} % ≥ {threshold.Percent} %)";
+                return threshold.Action == FailureThreshold.Abort ? new DeploymentStep.Abort(reason) : new DeploymentStep.Pause(reason);
+            }
+        }
+        if (s.Paused) return new DeploymentStep.Wait(null, $"paused ({s.PauseReason}); waiting for resume or abort");
+
+        var phase = run.Phases[s.Phase];
+        var number = s.Phase + 1;
+        if (s.NextBatch == 0 && phase.StartAt is { } startAt && startAt > now)
+            return new DeploymentStep.Wait(startAt, $"phase {number} starts at {startAt:O}");
+        if (s.NextBatch < DeploymentPlanner.Batches(phase)) return new DeploymentStep.Release(s.Phase, s.NextBatch);
+
+        var finalInPhase = stats.PhaseFinal(s.Phase);
+        var inPhase = stats.PhaseTotal(s.Phase);
+        if (s.Phase < run.Phases.Count - 1)
+        {
+            var eligible = stats.PhaseEligible(s.Phase);
+            var succeededPercent = eligible == 0 ? 100.0 : stats.PhaseSucceeded(s.Phase) * 100.0 / eligible;
+            var gateOpen = s.GateWaivedForPhase == s.Phase
+                || (run.Policy.SuccessThresholdPercent is { } needed ? succeededPercent >= needed : finalInPhase >= inPhase);
+            if (gateOpen)
+            {
+                if (s.SoakUntil is null)
+                    return phase.SoakMinutes > 0 ? new DeploymentStep.Soak(now + TimeSpan.FromMinutes(phase.SoakMinutes)) : new DeploymentStep.Advance();
+                return s.SoakUntil <= now ? new DeploymentStep.Advance() : new DeploymentStep.Wait(s.SoakUntil, $"phase {number} soaking until {s.SoakUntil:O}");
+            }
+            if (finalInPhase >= inPhase)
+                return new DeploymentStep.Pause($"success threshold: phase {number} finished with {succeededPercent:0.#} % succeeded, {run.Policy.SuccessThresholdPercent} % needed");
+            return new DeploymentStep.Wait(null, $"phase {number}: {finalInPhase} of {inPhase} devices finished");
+        }
+
+        var allFinal = stats.Final >= stats.Total;
+        var complete = !run.Dynamic || (run.Policy.MaxDevices is { } max && stats.Total >= max);
+        if (allFinal && complete) return new DeploymentStep.Finish();
+        return new DeploymentStep.Wait(null, allFinal ? "waiting for more devices to match the filter" : $"phase {number}: {stats.Final} of {stats.Total} devices finished");
+    }
+}

@@ -1,0 +1,191 @@
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Storage;
+
+namespace ServerlessFleet.Shared.Deployments;
+
+/// <summary>
+/// What happens to devices in a deployment: offering it (the device's queue on its row, then the record), the device's
+/// reports with retries, timeouts, abort and decommission. The orchestration decides when; this does it, idempotently,
+/// so a step repeated after a crash changes nothing twice.
+/// </summary>
+public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQueues queues, TimeProvider clock)
+{
+    private const int Parallelism = 16;
+
+    /// <summary>Offers the deployment to one batch of a phase; returns how many devices it was offered to.</summary>
+    public async Task<int> AssignBatchAsync(string tenantId, string deploymentId, int phase, int batch, CancellationToken ct)
+    {
+        var deployment = await store.GetAsync(tenantId, deploymentId, ct);
+        if (!DeploymentStatuses.IsActive(deployment.Status)) return 0;
+        var records = await store.RecordsAsync(tenantId, deploymentId, $"Phase eq {phase} and Batch eq {batch} and Status eq '{DeviceDeploymentStatuses.Pending}'", ct);
+        var offered = 0;
+        await Parallel.ForEachAsync(records.Where(r => r.OfferedAt is null), new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct },
+            async (record, token) =>
+            {
+                if (await OfferAsync(deployment, record, token)) Interlocked.Increment(ref offered);
+            });
+        return offered;
+    }
+
+    /// <summary>Puts the deployment in the device's queue and stamps the record; a device that is gone is marked decommissioned.</summary>
+    public async Task<bool> OfferAsync(Deployment deployment, DeviceDeployment record, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var serial = record.Serial;
+        var artifact = deployment.Artifacts.FirstOrDefault(a => a.Id == record.ArtifactId);
+        if (artifact is null) return false;
+        var slot = new DeploymentSlot(deployment.Id, artifact, deployment.ForceInstall, deployment.Policy.Retries, null);
+        var changed = await queues.ChangeAsync(deployment.TenantId, serial,
+            d => d.Status == DeviceStatuses.Decommissioned ? d.Deployments : d.Deployments.Add(slot, now), ct);
+        if (changed is not { } c || c.Before.Status == DeviceStatuses.Decommissioned)
+        {
+            await UpdateRecordAsync(deployment.TenantId, deployment.Id, serial, r => DeviceDeploymentStatuses.IsFinal(r.Status) ? null
+                : r with { Status = DeviceDeploymentStatuses.Decommissioned, FinishedAt = now }, ct);
+            return false;
+        }
+        var assignedAt = c.After.Current?.DeploymentId == deployment.Id ? c.After.Current.AssignedAt : null;
+        await UpdateRecordAsync(deployment.TenantId, deployment.Id, serial, r => r.OfferedAt is not null && r.AssignedAt == assignedAt ? null
+            : r with { OfferedAt = r.OfferedAt ?? now, AssignedAt = r.AssignedAt ?? assignedAt, Attempts = Math.Max(r.Attempts, 1) }, ct);
+        if (c.Before.Deployments.Current is { } displaced && displaced.DeploymentId != c.After.Current?.DeploymentId)
+        {
+            // A newer deployment the device had not started waits again behind this older one: its timeout clock stops.
+            await UpdateRecordAsync(deployment.TenantId, displaced.DeploymentId, serial, r => r.AssignedAt is null || DeviceDeploymentStatuses.IsFinal(r.Status) ? null
+                : r with { AssignedAt = null }, ct);
+        }
+        return true;
+    }
+
+    /// <summary>A device's status report for its current deployment (Mender's state machine; retries on failure).</summary>
+    public async Task ReportAsync(Device device, string deploymentId, string status, string? substate, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var record = await store.FindRecordAsync(device.TenantId, deploymentId, device.Serial, ct) ?? throw FleetException.NotFound("Deployment", deploymentId);
+        var slot = device.Deployments.Current?.DeploymentId == deploymentId ? device.Deployments.Current : null;
+        DeviceDeployment? finished = null;
+        await UpdateRecordAsync(device.TenantId, deploymentId, device.Serial, r =>
+        {
+            switch (DeviceDeploymentStatuses.Check(r.Status, status))
+            {
+                case DeviceDeploymentStatuses.Verdict.Closed:
+                    throw FleetException.Conflict(r.Status == DeviceDeploymentStatuses.Aborted
+                        ? "The deployment was aborted; it takes no more reports." : $"The deployment is already {r.Status} on this device.");
+                case DeviceDeploymentStatuses.Verdict.Invalid:
+                    throw FleetException.Validation("status", $"A device cannot go from {r.Status} to {status}.");
+                case DeviceDeploymentStatuses.Verdict.Repeat:
+                    return substate is null || substate == r.Substate ? null : r with { Substate = substate, LastReportAt = now };
+            }
+            if (slot is null) throw FleetException.Conflict("This deployment is not the device's current deployment.");
+            // The device row is the truth about what is current; the record may not carry the stamp yet.
+            var next = r with { Status = status, Substate = substate, LastReportAt = now, StartedAt = r.StartedAt ?? now, AssignedAt = r.AssignedAt ?? slot.AssignedAt ?? now };
+            if (status == DeviceDeploymentStatuses.Failure && r.Attempts <= slot.Retries)
+                next = Reoffer(next, now, substate ?? "failed; retrying");
+            else if (DeviceDeploymentStatuses.IsFinal(status)) next = next with { FinishedAt = now };
+            finished = DeviceDeploymentStatuses.IsFinal(next.Status) ? next : null;
+            return next;
+        }, ct, record);
+        if (finished is not null) await LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device);
+        else if (slot is { Started: false })
+            await queues.ChangeAsync(device.TenantId, device.Serial, d => d.Deployments.MarkStarted(deploymentId), ct, device);
+    }
+
+    /// <summary>The device's type has no artifact in its current deployment: the record ends as noartifact and the next deployment moves up.</summary>
+    public async Task NoArtifactAsync(Device device, string deploymentId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await UpdateRecordAsync(device.TenantId, deploymentId, device.Serial, r => DeviceDeploymentStatuses.IsFinal(r.Status) ? null
+            : r with { Status = DeviceDeploymentStatuses.NoArtifact, FinishedAt = now, Substate = $"no artifact for device type {device.DeviceType}" }, ct);
+        await LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device);
+    }
+
+    /// <summary>Devices that have not finished within the timeout fail (or are offered again while retries remain).</summary>
+    public async Task<int> TimeOutAsync(Deployment deployment, CancellationToken ct)
+    {
+        if (deployment.Policy.DeviceTimeoutMinutes is not { } minutes) return 0;
+        var now = clock.GetUtcNow();
+        var deadline = now - TimeSpan.FromMinutes(minutes);
+        var late = (await store.RecordsAsync(deployment.TenantId, deployment.Id, $"AssignedAt lt datetime'{deadline.UtcDateTime:O}'", ct))
+            .Where(r => !DeviceDeploymentStatuses.IsFinal(r.Status)).ToList();
+        await Parallel.ForEachAsync(late, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (record, token) =>
+        {
+            var failed = false;
+            await UpdateRecordAsync(deployment.TenantId, deployment.Id, record.Serial, r =>
+            {
+                if (DeviceDeploymentStatuses.IsFinal(r.Status) || r.AssignedAt is not { } assigned || assigned >= deadline) return null;
+                if (r.Attempts <= deployment.Policy.Retries) return Reoffer(r, now, "timed out; retrying");
+                failed = true;
+                return r with { Status = DeviceDeploymentStatuses.Failure, Substate = "timed out", FinishedAt = now };
+            }, token);
+            if (failed) await LeaveDeviceAsync(deployment.TenantId, record.Serial, deployment.Id, token);
+        });
+        return late.Count;
+    }
+
+    /// <summary>Every device not final yet is aborted: not started → never starts; in progress → its reports are refused (409).</summary>
+    public async Task<int> AbortAsync(string tenantId, string deploymentId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var open = (await store.RecordsAsync(tenantId, deploymentId, null, ct)).Where(r => !DeviceDeploymentStatuses.IsFinal(r.Status)).ToList();
+        await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (record, token) =>
+        {
+            await UpdateRecordAsync(tenantId, deploymentId, record.Serial, r => DeviceDeploymentStatuses.IsFinal(r.Status) ? null
+                : r with { Status = DeviceDeploymentStatuses.Aborted, FinishedAt = now }, token);
+            if (record.OfferedAt is not null) await LeaveDeviceAsync(tenantId, record.Serial, deploymentId, token);
+        });
+        return open.Count;
+    }
+
+    /// <summary>A decommissioned device leaves every deployment it was queued for.</summary>
+    public async Task DecommissionAsync(Device device, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var slots = device.Deployments.Waiting.Prepend(device.Deployments.Current).OfType<DeploymentSlot>().ToList();
+        foreach (var slot in slots)
+            await UpdateRecordAsync(device.TenantId, slot.DeploymentId, device.Serial, r => DeviceDeploymentStatuses.IsFinal(r.Status) ? null
+                : r with { Status = DeviceDeploymentStatuses.Decommissioned, FinishedAt = now }, ct);
+        await queues.ChangeAsync(device.TenantId, device.Serial, _ => DeviceDeploymentQueue.Empty, ct);
+    }
+
+    /// <summary>
+    /// Devices that matched a dynamic target after the deployment started join it (up to maxDevices), in the last
+    /// phase; they are offered at once when that phase is already out.
+    /// </summary>
+    public async Task<int> JoinAsync(Deployment deployment, IReadOnlyList<(string Serial, string? DeviceType)> matching, bool lastPhaseReleased, CancellationToken ct)
+    {
+        var known = (await store.RecordsAsync(deployment.TenantId, deployment.Id, null, ct)).Select(r => r.Serial).ToHashSet(StringComparer.Ordinal);
+        var room = deployment.Policy.MaxDevices is { } max ? Math.Max(0, max - known.Count) : int.MaxValue;
+        var joining = matching.Where(m => !known.Contains(m.Serial)).OrderBy(m => m.Serial, StringComparer.Ordinal).Take(room).ToList();
+        var phase = deployment.Phases.Count - 1;
+        var now = clock.GetUtcNow();
+        foreach (var (serial, deviceType) in joining)
+        {
+            var artifact = deployment.ArtifactFor(deviceType);
+            var record = new DeviceDeployment(serial, artifact is null ? DeviceDeploymentStatuses.NoArtifact : DeviceDeploymentStatuses.Pending, phase, 0,
+                artifact?.Id, deviceType, 0, now, null, null, null, artifact is null ? now : null, null, null);
+            // A lost race with a repeated join is fine: the record exists either way.
+            await store.TryWriteRecordAsync(deployment.TenantId, deployment.Id, null, record, ct);
+            if (artifact is not null && lastPhaseReleased) await OfferAsync(deployment, record, ct);
+        }
+        return joining.Count;
+    }
+
+    private static DeviceDeployment Reoffer(DeviceDeployment r, DateTimeOffset now, string substate) => r with
+    {
+        Status = DeviceDeploymentStatuses.Pending, Attempts = r.Attempts + 1, AssignedAt = now, StartedAt = null, FinishedAt = null, Substate = substate,
+    };
+
+    /// <summary>Takes a deployment off the device; the oldest one waiting behind it becomes current and its record says so.</summary>
+    private async Task LeaveDeviceAsync(string tenantId, string serial, string deploymentId, CancellationToken ct, Device? known = null)
+    {
+        var now = clock.GetUtcNow();
+        var changed = await queues.ChangeAsync(tenantId, serial, d => d.Deployments.Remove(deploymentId, now), ct, known);
+        if (changed is not { } c || c.After.Current is not { } promoted || c.Before.Deployments.Current?.DeploymentId == promoted.DeploymentId) return;
+        await UpdateRecordAsync(tenantId, promoted.DeploymentId, serial, r => r.AssignedAt is not null ? null : r with { AssignedAt = promoted.AssignedAt }, ct);
+    }
+
+    /// <summary>Read-modify-write of one record (and its counts) under its ETag; <paramref name="change"/> returns null for "nothing to do".</summary>
+    private Task<DeviceDeployment?> UpdateRecordAsync(string tenantId, string deploymentId, string serial,
+        Func<DeviceDeployment, DeviceDeployment?> change, CancellationToken ct, DeviceDeployment? known = null) =>
+        OptimisticUpdate.RunAsync(() => store.FindRecordAsync(tenantId, deploymentId, serial, ct), change,
+            (current, next) => store.TryWriteRecordAsync(tenantId, deploymentId, current, next, ct), $"Deployment {deploymentId}/{serial}", known);
+}

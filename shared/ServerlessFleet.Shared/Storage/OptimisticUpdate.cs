@@ -1,0 +1,26 @@
+namespace ServerlessFleet.Shared.Storage;
+
+/// <summary>Read-modify-write of one row under its ETag, re-read and re-applied when another writer got there first.</summary>
+public static class OptimisticUpdate
+{
+    private const int MaxAttempts = 20;
+
+    /// <summary>
+    /// <paramref name="change"/> returns null for "nothing to do" (the current value is returned); <paramref name="known"/>
+    /// saves the first read when the caller has just read the row. Null when the row does not exist.
+    /// </summary>
+    public static async Task<T?> RunAsync<T>(Func<Task<T?>> read, Func<T, T?> change, Func<T, T, Task<bool>> tryWrite, string what, T? known = null)
+        where T : class
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var current = known ?? await read();
+            known = null;
+            if (current is null) return null;
+            var next = change(current);
+            if (next is null) return current;
+            if (await tryWrite(current, next)) return next;
+        }
+        throw new InvalidOperationException($"{what}: too many concurrent updates.");
+    }
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.Shared.Artifacts;
+using ServerlessFleet.Shared.Deployments;
+using ServerlessFleet.Shared.DeviceAuth;
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Storage;
+
+namespace ServerlessFleet.Benchmarks;
+
+/// <summary>
+/// A 3-phase deployment (10 % / 30 % / rest) to N simulated devices that poll over the device API and report
+/// downloading → installing → success. Prints wall time, polls per second and status reports per second, then the
+/// Table operations the run made next to what the same number of raw point reads and writes take on the same
+/// emulator, measured in the same run.
+/// </summary>
+internal static class DeploymentBenchmark
+{
+    private const string Tenant = "default";
+
+    public static async Task RunAsync(int deviceCount)
+    {
+        Console.WriteLine($"# 3-phase deployment to {deviceCount} simulated devices on Azurite");
+        await using var host = await BenchHost.StartAsync(_ => { });
+        var services = host.Services;
+        var serials = Enumerable.Range(0, deviceCount).Select(i => $"dep-{i:D6}").ToList();
+        var clock = Stopwatch.StartNew();
+        var store = services.GetRequiredService<DeviceStore>();
+        await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
+        {
+            await store.CreateAsync(Tenant, new NewDevice(serial, null, null, "rev-a", "screen", "fleet", []), ct);
+            await store.UpdateAsync(Tenant, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
+        });
+        Report.Line("devices seeded (create + accept)", deviceCount, clock.Elapsed);
+        var devicesTable = services.GetRequiredService<FleetStorage>().Table(DeviceKeys.TableName);
+        var (readRate, writeRate) = await RawRatesAsync(devicesTable, serials);
+
+        var artifact = await SeedArtifactAsync(services);
+        using var http = new HttpClient { BaseAddress = host.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "benchmark-bootstrap-key-0123456789");
+        var counter = services.GetRequiredService<StorageRequestCounter>();
+        var before = counter.Snapshot();
+        clock.Restart();
+        var created = await http.PostAsJsonAsync("/api/v1/deployments", new
+        {
+            name = "benchmark",
+            artifactId = artifact.Id,
+            target = new { group = "fleet" },
+            phases = new object[] { new { batchPercent = 10 }, new { batchPercent = 30 }, new { } },
+        });
+        if (created.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"Create: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Report.Line("deployment created (records + counters)", deviceCount, clock.Elapsed);
+
+        var tokens = services.GetRequiredService<DeviceTokens>();
+        var devices = serials.Select(s => (Serial: s, Token: tokens.Issue(Tenant, s).Token)).ToList();
+        var done = new HashSet<string>();
+        long polls = 0, offers = 0, reports = 0;
+        var status = "";
+        while (status is not (DeploymentStatuses.Finished or DeploymentStatuses.Aborted))
+        {
+            var pending = devices.Where(d => !done.Contains(d.Serial)).ToList();
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (device, ct) =>
+            {
+                Interlocked.Increment(ref polls);
+                using var poll = await SendAsync(http, HttpMethod.Get, "/api/device/v1/deployments/next?artifactName=fw&artifactVersion=1.0", device.Token, null, ct);
+                if (poll.StatusCode == HttpStatusCode.NoContent) return;
+                if (poll.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"Poll: {(int)poll.StatusCode} {await poll.Content.ReadAsStringAsync(ct)}");
+                Interlocked.Increment(ref offers);
+                foreach (var step in new[] { "downloading", "installing", "success" })
+                {
+                    using var report = await SendAsync(http, HttpMethod.Put, $"/api/device/v1/deployments/{id}/status", device.Token, new { status = step }, ct);
+                    if (report.StatusCode != HttpStatusCode.NoContent) throw new InvalidOperationException($"Report: {(int)report.StatusCode} {await report.Content.ReadAsStringAsync(ct)}");
+                    Interlocked.Increment(ref reports);
+                }
+                lock (done) done.Add(device.Serial);
+            });
+            var deployment = await http.GetFromJsonAsync<JsonElement>($"/api/v1/deployments/{id}");
+            status = deployment.GetProperty("status").GetString()!;
+            Console.WriteLine($"  {clock.Elapsed.TotalSeconds,7:F1} s  {status,-10} success {deployment.GetProperty("statistics").GetProperty("success").GetInt32(),6}  polls {polls,8}");
+            if (pending.Count == done.Count && status != DeploymentStatuses.Finished) await Task.Delay(500);
+        }
+        var wall = clock.Elapsed;
+
+        Report.Line("deployment finished, devices", deviceCount, wall);
+        Report.Line("device polls (204 and 200)", (int)polls, wall);
+        Report.Line("status reports", (int)reports, wall);
+        var (reads, writes) = TableOperations(before, counter.Snapshot(), DeviceKeys.TableName, DeploymentStore.DeploymentsTable, DeploymentStore.RecordsTable);
+        var raw = TimeSpan.FromSeconds(reads / readRate + writes / writeRate);
+        Console.WriteLine($"table operations of the run (devices, deployments, records): {reads} reads, {writes} writes " +
+                          $"= {(reads + writes) / wall.TotalSeconds:F1}/s; the same counts as raw point reads/writes take {raw.TotalSeconds:F1} s " +
+                          $"(wall time is {wall.TotalSeconds / raw.TotalSeconds:F2}x that)");
+        Console.WriteLine($"offers {offers}, per device: {(double)(reads + writes) / deviceCount:F1} table operations");
+    }
+
+    private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string token, object? body, CancellationToken ct)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http.SendAsync(request, ct);
+    }
+
+    private static async Task<Artifact> SeedArtifactAsync(IServiceProvider services)
+    {
+        var artifacts = services.GetRequiredService<ArtifactStore>();
+        var id = artifacts.NewId();
+        await services.GetRequiredService<ArtifactBlobs>().UploadAsync(Tenant, id, new MemoryStream(new byte[4096]), "application/octet-stream", default);
+        return await artifacts.RegisterAsync(new Artifact(id, Tenant, ArtifactRules.Validate("fw", "2.0", "firmware", ["screen"], null, null, null), 4096,
+            new string('0', 64), "application/octet-stream", null, DateTimeOffset.UtcNow), default);
+    }
+
+    /// <summary>Raw point reads and ETag-guarded merges of device rows, on the table as seeded.</summary>
+    private static async Task<(double Reads, double Writes)> RawRatesAsync(TableClient table, IReadOnlyList<string> serials)
+    {
+        var sample = serials.Take(2000).ToList();
+        var clock = Stopwatch.StartNew();
+        var etags = new Dictionary<string, ETag>();
+        await Parallel.ForEachAsync(sample, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
+        {
+            var row = await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(Tenant, serial), DeviceKeys.DeviceRow, cancellationToken: ct);
+            lock (etags) etags[serial] = row.Value.ETag;
+        });
+        Report.Line($"raw table: point reads ({serials.Count} rows)", sample.Count, clock.Elapsed);
+        var reads = sample.Count / clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        await Parallel.ForEachAsync(sample, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
+            await table.UpdateEntityAsync(new TableEntity(DeviceKeys.Partition(Tenant, serial), DeviceKeys.DeviceRow) { ["Bench"] = 1 }, etags[serial], TableUpdateMode.Merge, ct));
+        Report.Line($"raw table: ETag-guarded merges ({serials.Count} rows)", sample.Count, clock.Elapsed);
+        return (reads, sample.Count / clock.Elapsed.TotalSeconds);
+    }
+
+    private static (long Reads, long Writes) TableOperations(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after, params string[] tables)
+    {
+        long reads = 0, writes = 0;
+        foreach (var (key, value) in after)
+        {
+            var parts = key.Split(' ');
+            if (parts.Length != 2) continue;
+            var delta = value - before.GetValueOrDefault(key);
+            if (parts[1] == "$batch") writes += delta;
+            else if (!tables.Contains(parts[1])) continue;
+            else if (parts[0] == "GET") reads += delta;
+            else writes += delta;
+        }
+        return (reads, writes);
+    }
+}
