@@ -24,7 +24,7 @@ internal static class ActionBenchmark
     {
         Console.WriteLine($"# Device action to {deviceCount} simulated devices on Azurite");
         var queueBaseline = await RawQueueBaseline.RunAsync(2000);
-        var tableBaseline = await RawTableWritesAsync(2000);
+        var tableBaseline = await RawTableBaseline.InsertsIntoEmptyTableAsync(2000);
 
         await using var host = await BenchHost.StartAsync(_ => { });
         var services = host.Services;
@@ -39,7 +39,8 @@ internal static class ActionBenchmark
             await store.UpdateAsync(tenant, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
         });
         Report.Line("devices seeded (create + accept)", deviceCount, clock.Elapsed);
-        var readBaseline = await RawPointReadsAsync(services.GetRequiredService<ServerlessFleet.Shared.Storage.FleetStorage>().Table(DeviceKeys.TableName), tenant, serials);
+        var atSize = await RawTableBaseline.OnTableAsync(services.GetRequiredService<ServerlessFleet.Shared.Storage.FleetStorage>().Table(DeviceKeys.TableName),
+            serials.Select(s => (DeviceKeys.Partition(tenant, s), DeviceKeys.DeviceRow)).ToList());
 
         var actions = services.GetRequiredService<ActionStore>();
         var action = new DeviceAction(actions.NewId(), tenant, "refresh", [], deviceCount, 1, new Rollout(deviceCount, 0, null),
@@ -73,30 +74,8 @@ internal static class ActionBenchmark
         var status = await services.GetRequiredService<OrchestrationClient>().WaitForCompletionAsync($"bench-{action.Id}", TimeSpan.FromMinutes(5));
         Report.Line("delivered + confirmed, end to end", deviceCount, delivered + confirmed);
         Console.WriteLine($"orchestration: {status.RuntimeStatus}, output {status.Output}");
-        Console.WriteLine($"raw table point inserts (empty table): {tableBaseline:F1}/s; raw point reads of the seeded devices table: {readBaseline:F1}/s.");
+        Console.WriteLine($"raw table: point inserts into an empty table {tableBaseline:F1}/s; on the seeded devices table: point reads {atSize.PointReads:F1}/s, " +
+                          $"merges {atSize.Merges:F1}/s, 2-entity transactions {atSize.Transactions:F1}/s.");
         Console.WriteLine($"One delivery costs 1/{ActionService.DevicesPerMessage} queue message + 5 point reads + 2 transactions; a confirmation (HTTP) 4 point reads + 2 writes.");
-    }
-
-    /// <summary>Point reads on the table as the run left it: the emulator's cost per operation grows with the table.</summary>
-    private static async Task<double> RawPointReadsAsync(TableClient table, string tenant, IReadOnlyList<string> serials)
-    {
-        var sample = serials.Take(2000).ToList();
-        var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(sample, new ParallelOptions { MaxDegreeOfParallelism = 32 },
-            async (serial, ct) => await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(tenant, serial), DeviceKeys.DeviceRow, cancellationToken: ct));
-        Report.Line($"raw table: point reads ({serials.Count} devices stored)", sample.Count, clock.Elapsed);
-        return sample.Count / clock.Elapsed.TotalSeconds;
-    }
-
-    private static async Task<double> RawTableWritesAsync(int count)
-    {
-        var table = new TableClient(Azurite.ConnectionString, $"benchraw{Guid.NewGuid():n}"[..20]);
-        await table.CreateAsync();
-        var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 32 },
-            async (i, ct) => await table.AddEntityAsync(new TableEntity($"p{i}", "r") { ["Value"] = i }, ct));
-        Report.Line("raw table: point inserts", count, clock.Elapsed);
-        await table.DeleteAsync();
-        return count / clock.Elapsed.TotalSeconds;
     }
 }

@@ -16,7 +16,7 @@ internal sealed class BenchHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
     public Uri BaseAddress => new(_app.Urls.First());
 
-    public static async Task<BenchHost> StartAsync(Action<IServiceCollection> services)
+    public static async Task<BenchHost> StartAsync(Action<IServiceCollection> services, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var app = FleetApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
         {
@@ -27,7 +27,11 @@ internal sealed class BenchHost : IAsyncDisposable
                 ["Fleet:PageTokenKey"] = "benchmark",
                 ["Logging:LogLevel:Default"] = "Warning",
                 ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
+                // The simulated fleet shares one loopback address and polls far more often than real devices.
+                ["Fleet:RateLimits:ApiKeyPerMinute"] = "10000000",
+                ["Fleet:RateLimits:DevicePerMinute"] = "10000000",
             });
+            if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
             services(builder.Services);
         });
         await app.StartAsync();
