@@ -138,7 +138,7 @@ public static class ActionsApi
     private static async Task<Ok<IReadOnlyList<InboxEntryResponse>>> InboxAsync(long? afterSeq, DeviceCaller device, DeviceInbox inbox, TimeProvider clock, CancellationToken ct)
     {
         if (afterSeq < 0) throw FleetException.Validation("afterSeq", "afterSeq is 0 or more.");
-        IReadOnlyList<InboxEntryResponse> entries = (await inbox.PendingAsync(device.TenantId, device.Serial, afterSeq ?? 0, clock.GetUtcNow(), ct))
+        IReadOnlyList<InboxEntryResponse> entries = (await inbox.PendingAsync(device.TenantId, device.Serial, afterSeq ?? 0, clock.GetUtcNow(), ct, device.Principal.Device.InboxSeq))
             .Select(InboxEntryResponse.From).ToList();
         return TypedResults.Ok(entries);
     }

@@ -10,7 +10,7 @@ namespace ServerlessFleet.Shared.Actions;
 
 /// <summary>
 /// <c>actions</c> (PartitionKey = tenant, RowKey = action id) and <c>actiondevices</c> (PartitionKey =
-/// <c>{tenant}:{action}</c>, RowKey = serial): one record per targeted device, a confirmation is one record write, and
+/// <c>{tenant}:{action}:NN</c>, see <see cref="RecordPartitions"/>, RowKey = serial): one record per targeted device, a confirmation is one record write, and
 /// progress is read from counters kept in the same partition and moved in the same transaction as each record.
 /// </summary>
 public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
@@ -26,17 +26,18 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
 
     public string NewId() => TimeOrderedIds.New(clock);
 
-    public static string RecordPartition(string tenantId, string actionId) => $"{tenantId}:{actionId}";
+    private static string RecordScope(string tenantId, string actionId) => $"{tenantId}:{actionId}";
+
+    public static string RecordPartition(string tenantId, string actionId, string serial) => RecordPartitions.Of(RecordScope(tenantId, actionId), serial);
 
     public async Task CreateAsync(DeviceAction action, IReadOnlyList<string> serials, CancellationToken ct)
     {
         // Records first: an action row always has all its records.
-        var records = serials.Select((serial, i) => new TableTransactionAction(TableTransactionActionType.UpsertReplace,
-            ToEntity(action.TenantId, action.Id, new DeviceActionRecord(serial, DeviceActionStatuses.Pending, i / action.Rollout.BatchSize, null, action.CreatedAt,
-                null, null, null, null, null, null))));
-        await Parallel.ForEachAsync(records.Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
-            async (chunk, token) => await Records.SubmitTransactionAsync(chunk, token));
-        await Counters.SeedAsync(RecordPartition(action.TenantId, action.Id), serials.Select(s => (s, StatusCounter(DeviceActionStatuses.Pending))), ct);
+        var records = serials.Select((serial, i) => ToEntity(action.TenantId, action.Id, new DeviceActionRecord(serial, DeviceActionStatuses.Pending,
+            i / action.Rollout.BatchSize, null, action.CreatedAt, null, null, null, null, null, null))).ToList();
+        await Parallel.ForEachAsync(records.GroupBy(r => r.PartitionKey).SelectMany(p => p.Chunk(100)), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (chunk, token) => await Records.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), token));
+        await Counters.SeedAsync(records.Select(r => (r.PartitionKey, StatusCounter(DeviceActionStatuses.Pending))), ct);
         await Actions.AddEntityAsync(ToEntity(action), ct);
     }
 
@@ -55,7 +56,7 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
 
     public async Task<DeviceActionRecord?> FindRecordAsync(string tenantId, string actionId, string serial, CancellationToken ct)
     {
-        var row = await Records.GetEntityIfExistsAsync<TableEntity>(RecordPartition(tenantId, actionId), serial, cancellationToken: ct);
+        var row = await Records.GetEntityIfExistsAsync<TableEntity>(RecordPartition(tenantId, actionId, serial), serial, cancellationToken: ct);
         return row.HasValue && row.Value is not null ? RecordFromEntity(row.Value) : null;
     }
 
@@ -78,11 +79,11 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
 
     public Task<ListPage<DeviceActionRecord>> ListRecordsAsync(string tenantId, string actionId, PageRequest page, CancellationToken ct) =>
         TablePager.ReadAsync<TableEntity, DeviceActionRecord>(Records,
-            TableFilters.And(TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)), PartitionCounters.ExcludeCounters), page, RecordFromEntity, ct);
+            TableFilters.And(RecordPartitions.Filter(RecordScope(tenantId, actionId)), PartitionCounters.ExcludeCounters), page, RecordFromEntity, ct);
 
     public async Task<IReadOnlyList<DeviceActionRecord>> RecordsAsync(string tenantId, string actionId, string? status = null, int? batch = null, CancellationToken ct = default)
     {
-        var filter = TableFilters.And(TableFilters.PartitionEquals(RecordPartition(tenantId, actionId)), PartitionCounters.ExcludeCounters,
+        var filter = TableFilters.And(RecordPartitions.Filter(RecordScope(tenantId, actionId)), PartitionCounters.ExcludeCounters,
             status is null ? null : $"Status eq {TableFilters.Quote(status)}", batch is null ? null : $"Batch eq {batch}");
         var records = new List<DeviceActionRecord>();
         await foreach (var row in Records.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: ct)) records.Add(RecordFromEntity(row));
@@ -91,7 +92,7 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
 
     public async Task<ActionProgress> ProgressAsync(string tenantId, string actionId, CancellationToken ct)
     {
-        var counts = await Counters.ReadAsync(RecordPartition(tenantId, actionId), ct);
+        var counts = await Counters.ReadAsync(RecordPartitions.All(RecordScope(tenantId, actionId)), ct);
         int Count(string status) => (int)counts.GetValueOrDefault(StatusCounter(status));
         var total = counts.Where(c => c.Key.StartsWith("Status_", StringComparison.Ordinal)).Sum(c => (int)c.Value);
         return new ActionProgress(total, (int)counts.GetValueOrDefault(DeliveredCounter), Count(DeviceActionStatuses.Succeeded), Count(DeviceActionStatuses.Failed),
@@ -116,7 +117,7 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
         e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue, e.GetDateTimeOffset("ExpiresAt") ?? DateTimeOffset.MinValue,
         e.GetString("Status") ?? ActionStatuses.Pending, e.GetString("CreatedBy") ?? "");
 
-    private static TableEntity ToEntity(string tenantId, string actionId, DeviceActionRecord r) => new(RecordPartition(tenantId, actionId), r.Serial)
+    private static TableEntity ToEntity(string tenantId, string actionId, DeviceActionRecord r) => new(RecordPartition(tenantId, actionId, r.Serial), r.Serial)
     {
         ["Status"] = r.Status,
         ["Batch"] = r.Batch,

@@ -17,6 +17,7 @@ public sealed class DeviceInbox(FleetStorage storage)
 {
     private const string EntryPrefix = "inbox|";
     private const string MarkerPrefix = "inboxref|";
+    private const int PointReadBacklog = 20;
     private TableClient Table => storage.Table(DeviceKeys.TableName);
 
     private static string EntryKey(long seq) => $"{EntryPrefix}{seq:D12}";
@@ -67,18 +68,29 @@ public sealed class DeviceInbox(FleetStorage storage)
         return row.HasValue ? row.Value?.GetInt64("Seq") : null;
     }
 
-    /// <summary>Entries after <paramref name="afterSeq"/> still waiting for the device, in sequence order (one partition range read).</summary>
-    public async Task<IReadOnlyList<InboxEntry>> PendingAsync(string tenantId, string serial, long afterSeq, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Entries after <paramref name="afterSeq"/> still waiting for the device, in sequence order. With the device row's
+    /// <paramref name="inboxSeq"/> at hand (the device's own request read it), a device with nothing new costs no read
+    /// and a short backlog costs one point read per entry; otherwise one partition range read.
+    /// </summary>
+    public async Task<IReadOnlyList<InboxEntry>> PendingAsync(string tenantId, string serial, long afterSeq, DateTimeOffset now, CancellationToken ct,
+        long? inboxSeq = null)
     {
-        var filter = TableFilters.And(TableFilters.PartitionEquals(DeviceKeys.Partition(tenantId, serial)),
-            $"RowKey gt {TableFilters.Quote(EntryKey(afterSeq))} and RowKey lt 'inbox}}'", $"Status eq '{DeviceActionStatuses.Pending}'");
+        var partition = DeviceKeys.Partition(tenantId, serial);
         var entries = new List<InboxEntry>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: ct))
+        if (inboxSeq is { } newest && newest - afterSeq <= PointReadBacklog)
         {
-            var entry = FromEntity(row);
-            if (entry.ExpiresAt > now) entries.Add(entry);
+            var reads = new List<Task<NullableResponse<TableEntity>>>();
+            for (var seq = afterSeq + 1; seq <= newest; seq++) reads.Add(Table.GetEntityIfExistsAsync<TableEntity>(partition, EntryKey(seq), cancellationToken: ct));
+            foreach (var read in reads)
+                if ((await read) is { HasValue: true, Value: { } row }) entries.Add(FromEntity(row));
         }
-        return entries;
+        else
+        {
+            var filter = TableFilters.And(TableFilters.PartitionEquals(partition), $"RowKey gt {TableFilters.Quote(EntryKey(afterSeq))} and RowKey lt 'inbox}}'");
+            await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: ct)) entries.Add(FromEntity(row));
+        }
+        return entries.Where(e => e.Status == DeviceActionStatuses.Pending && e.ExpiresAt > now).ToList();
     }
 
     public Task<ListPage<InboxEntry>> HistoryAsync(string tenantId, string serial, PageRequest page, CancellationToken ct) =>

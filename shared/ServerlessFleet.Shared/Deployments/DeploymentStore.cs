@@ -29,8 +29,9 @@ public sealed record DeploymentStatistics(IReadOnlyDictionary<string, int> Overa
 
 /// <summary>
 /// <c>deployments</c> (PartitionKey = tenant, RowKey = time-ordered id) and <c>deploymentdevices</c> (PartitionKey =
-/// <c>{tenant}:{deployment}</c>, RowKey = serial), with status counters beside the records (<see cref="PartitionCounters"/>):
-/// a device's report is one record write plus its counter shard, statistics are one small range read.
+/// <c>{tenant}:{deployment}:NN</c>, see <see cref="RecordPartitions"/>, RowKey = serial), with status counters beside the
+/// records (<see cref="PartitionCounters"/>): a device's report is one transaction of its record and its partition's
+/// counters, statistics are one point read per partition.
 /// </summary>
 public sealed class DeploymentStore(FleetStorage storage, TimeProvider clock)
 {
@@ -42,7 +43,9 @@ public sealed class DeploymentStore(FleetStorage storage, TimeProvider clock)
 
     public string NewId() => TimeOrderedIds.New(clock);
 
-    public static string RecordPartition(string tenantId, string deploymentId) => $"{tenantId}:{deploymentId}";
+    private static string RecordScope(string tenantId, string deploymentId) => $"{tenantId}:{deploymentId}";
+
+    public static string RecordPartition(string tenantId, string deploymentId, string serial) => RecordPartitions.Of(RecordScope(tenantId, deploymentId), serial);
 
     private static string Counter(string status) => "S_" + status.Replace('-', '_');
     private static string PhaseCounter(int phase, string status) => $"P{phase}_" + status.Replace('-', '_');
@@ -50,10 +53,11 @@ public sealed class DeploymentStore(FleetStorage storage, TimeProvider clock)
     public async Task CreateAsync(Deployment deployment, IReadOnlyList<DeviceDeployment> records, CancellationToken ct)
     {
         // Records and their counts first: a deployment row always has all its records.
-        var partition = RecordPartition(deployment.TenantId, deployment.Id);
-        await Parallel.ForEachAsync(records.Chunk(100), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (chunk, token) =>
-            await Records.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(partition, r))), token));
-        await Counters.SeedAsync(partition, records.SelectMany(r => new[] { (r.Serial, Counter(r.Status)), (r.Serial, PhaseCounter(r.Phase, r.Status)) }), ct);
+        var entities = records.Select(r => (Record: r, Entity: ToEntity(RecordPartition(deployment.TenantId, deployment.Id, r.Serial), r))).ToList();
+        await Parallel.ForEachAsync(entities.GroupBy(e => e.Entity.PartitionKey).SelectMany(p => p.Chunk(100)),
+            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (chunk, token) =>
+                await Records.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e.Entity)), token));
+        await Counters.SeedAsync(entities.SelectMany(e => new[] { (e.Entity.PartitionKey, Counter(e.Record.Status)), (e.Entity.PartitionKey, PhaseCounter(e.Record.Phase, e.Record.Status)) }), ct);
         await Deployments.AddEntityAsync(ToEntity(deployment), ct);
     }
 
@@ -99,7 +103,7 @@ public sealed class DeploymentStore(FleetStorage storage, TimeProvider clock)
     public async Task<DeviceDeployment?> FindRecordAsync(string tenantId, string deploymentId, string serial, CancellationToken ct)
     {
         if (!IsId(deploymentId)) return null;
-        var row = await Records.GetEntityIfExistsAsync<TableEntity>(RecordPartition(tenantId, deploymentId), serial, cancellationToken: ct);
+        var row = await Records.GetEntityIfExistsAsync<TableEntity>(RecordPartition(tenantId, deploymentId, serial), serial, cancellationToken: ct);
         return row.HasValue && row.Value is not null ? RecordFromEntity(row.Value) : null;
     }
 
@@ -115,28 +119,28 @@ public sealed class DeploymentStore(FleetStorage storage, TimeProvider clock)
         }
         Add(Counter(after.Status), 1);
         Add(PhaseCounter(after.Phase, after.Status), 1);
-        var entity = ToEntity(RecordPartition(tenantId, deploymentId), after);
+        var entity = ToEntity(RecordPartition(tenantId, deploymentId, after.Serial), after);
         entity.ETag = before?.ETag ?? default;
         return Counters.TryWriteAsync(entity, deltas, ct);
     }
 
     public Task<ListPage<DeviceDeployment>> ListRecordsAsync(string tenantId, string deploymentId, string? status, PageRequest page, CancellationToken ct) =>
         TablePager.ReadAsync<TableEntity, DeviceDeployment>(Records,
-            TableFilters.And(TableFilters.PartitionEquals(RecordPartition(tenantId, deploymentId)), PartitionCounters.ExcludeCounters,
+            TableFilters.And(RecordPartitions.Filter(RecordScope(tenantId, deploymentId)), PartitionCounters.ExcludeCounters,
                 status is null ? null : $"Status eq {TableFilters.Quote(status)}"), page, RecordFromEntity, ct);
 
     /// <summary>Records matching an extra server-side filter (one scan of the deployment's partition).</summary>
     public async Task<IReadOnlyList<DeviceDeployment>> RecordsAsync(string tenantId, string deploymentId, string? filter, CancellationToken ct)
     {
         var records = new List<DeviceDeployment>();
-        var query = TableFilters.And(TableFilters.PartitionEquals(RecordPartition(tenantId, deploymentId)), PartitionCounters.ExcludeCounters, filter);
+        var query = TableFilters.And(RecordPartitions.Filter(RecordScope(tenantId, deploymentId)), PartitionCounters.ExcludeCounters, filter);
         await foreach (var row in Records.QueryAsync<TableEntity>(query, maxPerPage: 1000, cancellationToken: ct)) records.Add(RecordFromEntity(row));
         return records;
     }
 
     public async Task<DeploymentStatistics> StatisticsAsync(string tenantId, string deploymentId, int phases, CancellationToken ct)
     {
-        var counts = await Counters.ReadAsync(RecordPartition(tenantId, deploymentId), ct);
+        var counts = await Counters.ReadAsync(RecordPartitions.All(RecordScope(tenantId, deploymentId)), ct);
         IReadOnlyDictionary<string, int> Read(Func<string, string> name) => DeviceDeploymentStatuses.All.ToDictionary(s => s, s => (int)counts.GetValueOrDefault(name(s)));
         return new DeploymentStatistics(Read(Counter), Enumerable.Range(0, phases).Select(p => Read(s => PhaseCounter(p, s))).ToList());
     }

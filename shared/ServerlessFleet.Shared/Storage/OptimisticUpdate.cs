@@ -3,7 +3,7 @@ namespace ServerlessFleet.Shared.Storage;
 /// <summary>Read-modify-write of one row under its ETag, re-read and re-applied when another writer got there first.</summary>
 public static class OptimisticUpdate
 {
-    private const int MaxAttempts = 20;
+    private const int MaxAttempts = 30;
 
     /// <summary>
     /// <paramref name="change"/> returns null for "nothing to do" (the current value is returned); <paramref name="known"/>
@@ -20,6 +20,8 @@ public static class OptimisticUpdate
             var next = change(current);
             if (next is null) return current;
             if (await tryWrite(current, next)) return next;
+            // Lost a race (often on a shared counter row): back off a little, more each time, so writers spread out.
+            await Task.Delay(Random.Shared.Next(0, 5 * (attempt + 1)));
         }
         throw new InvalidOperationException($"{what}: too many concurrent updates.");
     }

@@ -24,6 +24,9 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
     public long EntityWrites(string resource, string partitionKey) =>
         new[] { "PUT", "POST", "PATCH", "MERGE", "DELETE" }.Sum(m => _counts.GetValueOrDefault($"{m} {resource} {partitionKey}"));
 
+    /// <summary>Queries whose filter starts with this partition (<c>PartitionKey eq '…'</c>).</summary>
+    public long PartitionQueries(string resource, string partitionKey) => _counts.GetValueOrDefault($"QUERY {resource} {partitionKey}");
+
     public IReadOnlyDictionary<string, long> Snapshot() => new Dictionary<string, long>(_counts);
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
@@ -47,6 +50,8 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         var keys = paren > 0 ? Uri.UnescapeDataString(resource[paren..]) : null;
         if (paren > 0) resource = resource[..paren];
         _counts.AddOrUpdate($"{message.Request.Method} {resource}", 1, (_, n) => n + 1);
+        if (paren > 0 && keys == "()" && QueryPartition(message.Request.Uri.Query) is { } partition)
+            _counts.AddOrUpdate($"QUERY {resource} {partition}", 1, (_, n) => n + 1);
         const string marker = "PartitionKey='";
         if (keys?.IndexOf(marker, StringComparison.Ordinal) is >= 0 and var start)
         {
@@ -54,5 +59,15 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
             var end = keys.IndexOf("',", from, StringComparison.Ordinal);
             if (end > from) _counts.AddOrUpdate($"{message.Request.Method} {resource} {keys[from..end].Replace("''", "'")}", 1, (_, n) => n + 1);
         }
+    }
+
+    private static string? QueryPartition(string query)
+    {
+        const string prefix = "PartitionKey eq '";
+        var filter = System.Web.HttpUtility.ParseQueryString(query)["$filter"]?.TrimStart('(');
+        if (filter is null || !filter.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        var end = filter.IndexOf('\'', prefix.Length);
+        while (end >= 0 && end + 1 < filter.Length && filter[end + 1] == '\'') end = filter.IndexOf('\'', end + 2);
+        return end < 0 ? null : filter[prefix.Length..end].Replace("''", "'");
     }
 }

@@ -59,6 +59,25 @@ public sealed class ActionTests() : TenantScopedTests("act")
     }
 
     [Fact]
+    public async Task Reading_an_inbox_with_nothing_new_costs_no_read_beyond_authentication()
+    {
+        var device = await TestDevices.AdmittedAsync(Tenant);
+        var created = await CreateAsync(Owner, new { type = "refresh", devices = new[] { device.Serial } });
+        var id = created.GetProperty("id").GetString()!;
+        var entry = await Eventually.WaitAsync(() => InboxAsync(device), e => e.Count == 1, Timeout, "delivery");
+        var seq = entry[0].GetProperty("seq").GetInt64();
+
+        var counter = Tenant.Server.Services.GetRequiredService<StorageRequestCounter>();
+        var partition = ServerlessFleet.Shared.Devices.DeviceKeys.Partition(Tenant.TenantId, device.Serial);
+        var table = ServerlessFleet.Shared.Devices.DeviceKeys.TableName;
+        var (reads, queries) = (counter.EntityReads(table, partition), counter.PartitionQueries(table, partition));
+        Assert.Empty(await InboxAsync(device, afterSeq: seq));
+        Assert.Equal(1, counter.EntityReads(table, partition) - reads);
+        Assert.Equal(0, counter.PartitionQueries(table, partition) - queries);
+        Assert.Equal(id, Assert.Single(await InboxAsync(device, afterSeq: seq - 1)).GetProperty("actionId").GetString());
+    }
+
+    [Fact]
     public async Task A_1000_device_action_in_rolling_batches_completes_with_exact_counts()
     {
         var devices = await TestDevices.SeedAdmittedAsync(Tenant, 1000, "big", "fleet-1000");
