@@ -47,10 +47,10 @@ internal sealed class BenchHost : IAsyncDisposable
 
 internal static class Report
 {
-    public static void Line(string what, int count, TimeSpan elapsed, double? baselinePerSecond = null)
+    public static void Line(string what, int count, TimeSpan elapsed, double? baselinePerSecond = null, string baseline = "raw queue send+receive+delete")
     {
         var perSecond = count / elapsed.TotalSeconds;
-        var ratio = baselinePerSecond is { } b ? $"  ({perSecond / b:P1} of raw queue send+receive+delete)" : "";
+        var ratio = baselinePerSecond is { } b ? $"  ({perSecond / b:P1} of {baseline})" : "";
         Console.WriteLine($"{what,-48} {count,7} in {elapsed.TotalSeconds,7:F2} s = {perSecond,9:F1}/s{ratio}");
     }
 }

@@ -25,23 +25,30 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
     {
         var pending = await actions.RecordsAsync(tenantId, actionId, DeviceActionStatuses.Pending, batch, ct);
         var queue = storage.Queue(DeliveryQueue);
-        await Parallel.ForEachAsync(pending.Chunk(DevicesPerMessage), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (chunk, token) =>
+        // A message's devices share a records partition, so their records and counts are written in one transaction.
+        var messages = pending.GroupBy(r => ActionStore.RecordPartition(tenantId, actionId, r.Serial)).SelectMany(p => p.Chunk(DevicesPerMessage));
+        await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (chunk, token) =>
             await queue.SendMessageAsync(JsonSerializer.Serialize(new DeliveryMessage(tenantId, actionId, chunk.Select(r => r.Serial).ToList())), token));
         return pending.Count;
     }
 
-    /// <summary>Puts the command in each device's inbox (exactly once) and marks it delivered. Safe to repeat.</summary>
+    /// <summary>Puts the command in each device's inbox (exactly once), then marks the records delivered. Safe to repeat.</summary>
     public async Task DeliverAsync(DeliveryMessage message, CancellationToken ct)
     {
         var action = await actions.GetAsync(message.TenantId, message.ActionId, ct);
-        await Parallel.ForEachAsync(message.Serials, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
-            async (serial, token) => await DeliverAsync(action, serial, token));
+        var delivered = new System.Collections.Concurrent.ConcurrentDictionary<string, long?>();
+        await Parallel.ForEachAsync(message.Serials, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (serial, token) =>
+        {
+            var record = await actions.FindRecordAsync(action.TenantId, action.Id, serial, token);
+            if (record is null || DeviceActionStatuses.IsFinal(record.Status)) return;
+            delivered[serial] = await inbox.DeliverAsync(action.TenantId, serial, action, await ParametersAsync(action, serial, token), token);
+        });
+        foreach (var partition in delivered.GroupBy(d => ActionStore.RecordPartition(action.TenantId, action.Id, d.Key)))
+            await MarkDeliveredAsync(action, partition.ToDictionary(d => d.Key, d => d.Value), ct);
     }
 
-    private async Task DeliverAsync(DeviceAction action, string serial, CancellationToken ct)
+    private async Task<JsonObject> ParametersAsync(DeviceAction action, string serial, CancellationToken ct)
     {
-        var record = await actions.FindRecordAsync(action.TenantId, action.Id, serial, ct);
-        if (record is null || DeviceActionStatuses.IsFinal(record.Status)) return;
         var parameters = action.Params.DeepClone().AsObject();
         if (action.Type == ActionTypes.Screenshot)
         {
@@ -49,11 +56,24 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
                 BlobSasPermissions.Create | BlobSasPermissions.Write, action.ExpiresAt - clock.GetUtcNow() + TimeSpan.FromMinutes(5), ct);
             parameters["uploadUrl"] = upload.Uri.ToString();
         }
-        var seq = await inbox.DeliverAsync(action.TenantId, serial, action, parameters, ct);
-        await UpdateRecordAsync(action.TenantId, action.Id, serial, r => DeviceActionStatuses.IsFinal(r.Status) ? null
-            : seq is null
-                ? r with { Status = DeviceActionStatuses.Failed, FailedAt = clock.GetUtcNow(), Result = "device_unavailable" }
-                : r with { Status = r.Status == DeviceActionStatuses.Pending ? DeviceActionStatuses.Delivered : r.Status, Seq = seq, DeliveredAt = r.DeliveredAt ?? clock.GetUtcNow() }, ct, record);
+        return parameters;
+    }
+
+    /// <summary>The records of one partition: delivered with their sequence number, or failed when the device is gone; one transaction.</summary>
+    private async Task MarkDeliveredAsync(DeviceAction action, IReadOnlyDictionary<string, long?> seqs, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 30; attempt++)
+        {
+            var now = clock.GetUtcNow();
+            var records = await Task.WhenAll(seqs.Keys.Select(serial => actions.FindRecordAsync(action.TenantId, action.Id, serial, ct)));
+            var changes = records.OfType<DeviceActionRecord>().Where(r => !DeviceActionStatuses.IsFinal(r.Status)).Select(r => (Before: r, After: seqs[r.Serial] is { } seq
+                    ? r with { Status = r.Status == DeviceActionStatuses.Pending ? DeviceActionStatuses.Delivered : r.Status, Seq = seq, DeliveredAt = r.DeliveredAt ?? now }
+                    : r with { Status = DeviceActionStatuses.Failed, FailedAt = now, Result = "device_unavailable" }))
+                .Where(c => c.Before != c.After).ToList();
+            if (changes.Count == 0 || await actions.TryUpdateRecordsAsync(action.TenantId, action.Id, changes, ct)) return;
+            await Task.Delay(Random.Shared.Next(0, 5 * (attempt + 1)), ct);
+        }
+        throw new InvalidOperationException($"Action {action.Id}: too many concurrent updates while marking deliveries.");
     }
 
     /// <summary>The device's answer. Repeating it changes nothing; contradicting it, or answering too late, is 409.</summary>

@@ -61,20 +61,25 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
     }
 
     /// <summary>Writes a record changed from the version read (and its progress counts); false when someone else changed it first.</summary>
-    public Task<bool> TryUpdateRecordAsync(string tenantId, string actionId, DeviceActionRecord before, DeviceActionRecord after, CancellationToken ct)
+    public Task<bool> TryUpdateRecordAsync(string tenantId, string actionId, DeviceActionRecord before, DeviceActionRecord after, CancellationToken ct) =>
+        TryUpdateRecordsAsync(tenantId, actionId, [(before, after)], ct);
+
+    /// <summary>Several records of one partition and their counts in one transaction; false when any of them moved first.</summary>
+    public Task<bool> TryUpdateRecordsAsync(string tenantId, string actionId, IReadOnlyList<(DeviceActionRecord Before, DeviceActionRecord After)> changes, CancellationToken ct)
     {
-        var deltas = new Dictionary<string, long>
+        var deltas = new Dictionary<string, long>();
+        void Add(string counter, long delta) => deltas[counter] = deltas.GetValueOrDefault(counter) + delta;
+        var entities = new List<TableEntity>();
+        foreach (var (before, after) in changes)
         {
-            [DeliveredCounter] = (after.DeliveredAt is null ? 0 : 1) - (before.DeliveredAt is null ? 0 : 1),
-        };
-        if (before.Status != after.Status)
-        {
-            deltas[StatusCounter(before.Status)] = -1;
-            deltas[StatusCounter(after.Status)] = 1;
+            Add(DeliveredCounter, (after.DeliveredAt is null ? 0 : 1) - (before.DeliveredAt is null ? 0 : 1));
+            Add(StatusCounter(before.Status), -1);
+            Add(StatusCounter(after.Status), 1);
+            var entity = ToEntity(tenantId, actionId, after);
+            entity.ETag = before.ETag;
+            entities.Add(entity);
         }
-        var entity = ToEntity(tenantId, actionId, after);
-        entity.ETag = before.ETag;
-        return Counters.TryWriteAsync(entity, deltas, ct);
+        return Counters.TryWriteAsync(entities, deltas, ct);
     }
 
     public Task<ListPage<DeviceActionRecord>> ListRecordsAsync(string tenantId, string actionId, PageRequest page, CancellationToken ct) =>

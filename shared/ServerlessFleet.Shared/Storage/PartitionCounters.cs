@@ -31,26 +31,31 @@ public sealed class PartitionCounters(TableClient table)
     /// Writes <paramref name="record"/> (replace, guarded by its ETag, or insert when the ETag is empty) together with
     /// <paramref name="deltas"/> on its partition's counters. False when the record or the counters moved meanwhile: read again and retry.
     /// </summary>
-    public async Task<bool> TryWriteAsync(TableEntity record, IReadOnlyDictionary<string, long> deltas, CancellationToken ct)
+    public Task<bool> TryWriteAsync(TableEntity record, IReadOnlyDictionary<string, long> deltas, CancellationToken ct) =>
+        TryWriteAsync([record], deltas, ct);
+
+    /// <summary>The same for up to 99 records of one partition in one transaction: one counter write for all of them.</summary>
+    public async Task<bool> TryWriteAsync(IReadOnlyList<TableEntity> records, IReadOnlyDictionary<string, long> deltas, CancellationToken ct)
     {
-        var recordWrite = record.ETag == default
-            ? new TableTransactionAction(TableTransactionActionType.Add, record)
-            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, record, record.ETag);
+        var partition = records[0].PartitionKey;
+        if (records.Count > 99 || records.Any(r => r.PartitionKey != partition))
+            throw new ArgumentException("One transaction takes at most 99 records of one partition.", nameof(records));
+        var writes = records.Select(r => r.ETag == default
+            ? new TableTransactionAction(TableTransactionActionType.Add, r)
+            : new TableTransactionAction(TableTransactionActionType.UpdateReplace, r, r.ETag)).ToList();
         var changes = deltas.Where(d => d.Value != 0).ToList();
         try
         {
-            if (changes.Count == 0)
+            if (changes.Count > 0)
             {
-                await table.SubmitTransactionAsync([recordWrite], ct);
-                return true;
+                var current = await table.GetEntityIfExistsAsync<TableEntity>(partition, RowKey, cancellationToken: ct);
+                var counters = current.HasValue && current.Value is not null ? current.Value : new TableEntity(partition, RowKey);
+                foreach (var (counter, delta) in changes) counters[counter] = (counters.GetInt64(counter) ?? 0) + delta;
+                writes.Add(current.HasValue
+                    ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, counters, counters.ETag)
+                    : new TableTransactionAction(TableTransactionActionType.Add, counters));
             }
-            var current = await table.GetEntityIfExistsAsync<TableEntity>(record.PartitionKey, RowKey, cancellationToken: ct);
-            var counters = current.HasValue && current.Value is not null ? current.Value : new TableEntity(record.PartitionKey, RowKey);
-            foreach (var (counter, delta) in changes) counters[counter] = (counters.GetInt64(counter) ?? 0) + delta;
-            var countersWrite = current.HasValue
-                ? new TableTransactionAction(TableTransactionActionType.UpdateReplace, counters, counters.ETag)
-                : new TableTransactionAction(TableTransactionActionType.Add, counters);
-            await table.SubmitTransactionAsync([recordWrite, countersWrite], ct);
+            await table.SubmitTransactionAsync(writes, ct);
             return true;
         }
         catch (TableTransactionFailedException e) when (e.Status is 409 or 412)
