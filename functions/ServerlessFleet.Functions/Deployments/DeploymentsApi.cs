@@ -25,6 +25,7 @@ public static class DeploymentsApi
         var deployments = app.MapGroup("/api/v1/deployments").WithTags("Deployments");
         deployments.MapPost("", CreateAsync).WithName("CreateDeployment")
             .WithSummary("Deploy a release or an artifact to devices in phases; dryRun returns the plan and stores nothing; Idempotency-Key honoured")
+            .Produces<DeploymentResponse>(StatusCodes.Status202Accepted).Produces<DeploymentPlanResponse>(StatusCodes.Status200OK)
             .RequireScope(Scopes.FleetDeploy).AcceptIdempotencyKey();
         deployments.MapGet("", ListAsync).WithName("ListDeployments").WithSummary("Deployments, oldest first; filters status, name, createdAfter, createdBefore")
             .RequireScope(Scopes.FleetRead);

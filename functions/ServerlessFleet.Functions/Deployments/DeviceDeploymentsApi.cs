@@ -22,6 +22,7 @@ public static class DeviceDeploymentsApi
         var device = app.MapGroup("/api/device/v1/deployments").WithTags("Device API");
         device.MapGet("/next", NextAsync).WithName("GetNextDeployment")
             .WithSummary("The deployment due for this device: 204 with X-Poll-After when none; already-installed when artifactName (and artifactVersion, when given) match")
+            .Produces<NextDeploymentResponse>(StatusCodes.Status200OK).Produces(StatusCodes.Status204NoContent)
             .RequireDevice();
         device.MapPut("/{id}/status", StatusAsync).WithName("PutDeploymentStatus")
             .WithSummary("Report progress: downloading, pause_before_*, installing, rebooting, success, failure, already-installed; 409 once aborted or final")
