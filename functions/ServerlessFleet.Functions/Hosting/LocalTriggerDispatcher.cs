@@ -103,13 +103,13 @@ public sealed class LocalTriggerDispatcher(
         Azure.Storage.Queues.QueueClient poison, QueueMessage message, CancellationToken ct)
     {
         try { await DeliverAsync(function, queue, poison, message, ct); }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
         {
             // The message stays leased and comes back after its lease, as with the host.
             logger.LogWarning(e, "Settling message {Id} on {Queue} failed", message.MessageId, queue.Name);
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 

@@ -36,12 +36,12 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
     public async Task DeliverAsync(DeliveryMessage message, CancellationToken ct)
     {
         var action = await actions.GetAsync(message.TenantId, message.ActionId, ct);
-        var delivered = new System.Collections.Concurrent.ConcurrentDictionary<string, long?>();
+        var delivered = new System.Collections.Concurrent.ConcurrentDictionary<string, (DeviceActionRecord Record, long? Seq)>();
         await Parallel.ForEachAsync(message.Serials, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (serial, token) =>
         {
             var record = await actions.FindRecordAsync(action.TenantId, action.Id, serial, token);
             if (record is null || DeviceActionStatuses.IsFinal(record.Status)) return;
-            delivered[serial] = await inbox.DeliverAsync(action.TenantId, serial, action, await ParametersAsync(action, serial, token), token);
+            delivered[serial] = (record, await inbox.DeliverAsync(action.TenantId, serial, action, await ParametersAsync(action, serial, token), token));
         });
         foreach (var partition in delivered.GroupBy(d => ActionStore.RecordPartition(action.TenantId, action.Id, d.Key)))
             await MarkDeliveredAsync(action, partition.ToDictionary(d => d.Key, d => d.Value), ct);
@@ -59,21 +59,22 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
         return parameters;
     }
 
-    /// <summary>The records of one partition: delivered with their sequence number, or failed when the device is gone; one transaction.</summary>
-    private async Task MarkDeliveredAsync(DeviceAction action, IReadOnlyDictionary<string, long?> seqs, CancellationToken ct)
+    /// <summary>
+    /// The records of one partition: delivered with their sequence number, or failed when the device is gone; one
+    /// transaction, first tried with the records as read before the inbox writes.
+    /// </summary>
+    private Task MarkDeliveredAsync(DeviceAction action, IReadOnlyDictionary<string, (DeviceActionRecord Record, long? Seq)> delivered, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < 30; attempt++)
-        {
-            var now = clock.GetUtcNow();
-            var records = await Task.WhenAll(seqs.Keys.Select(serial => actions.FindRecordAsync(action.TenantId, action.Id, serial, ct)));
-            var changes = records.OfType<DeviceActionRecord>().Where(r => !DeviceActionStatuses.IsFinal(r.Status)).Select(r => (Before: r, After: seqs[r.Serial] is { } seq
-                    ? r with { Status = r.Status == DeviceActionStatuses.Pending ? DeviceActionStatuses.Delivered : r.Status, Seq = seq, DeliveredAt = r.DeliveredAt ?? now }
-                    : r with { Status = DeviceActionStatuses.Failed, FailedAt = now, Result = "device_unavailable" }))
-                .Where(c => c.Before != c.After).ToList();
-            if (changes.Count == 0 || await actions.TryUpdateRecordsAsync(action.TenantId, action.Id, changes, ct)) return;
-            await Task.Delay(Random.Shared.Next(0, 5 * (attempt + 1)), ct);
-        }
-        throw new InvalidOperationException($"Action {action.Id}: too many concurrent updates while marking deliveries.");
+        var now = clock.GetUtcNow();
+        DeviceActionRecord Delivered(DeviceActionRecord r) => DeviceActionStatuses.IsFinal(r.Status) ? r
+            : delivered[r.Serial].Seq is { } seq
+                ? r with { Status = r.Status == DeviceActionStatuses.Pending ? DeviceActionStatuses.Delivered : r.Status, Seq = seq, DeliveredAt = r.DeliveredAt ?? now }
+                : r with { Status = DeviceActionStatuses.Failed, FailedAt = now, Result = "device_unavailable" };
+        return OptimisticUpdate.RunAsync<IReadOnlyList<DeviceActionRecord>>(
+            async () => (await Task.WhenAll(delivered.Keys.Select(serial => actions.FindRecordAsync(action.TenantId, action.Id, serial, ct)))).OfType<DeviceActionRecord>().ToList(),
+            records => records.Select(Delivered).ToList() is var next && !next.SequenceEqual(records) ? next : null,
+            (records, next) => actions.TryUpdateRecordsAsync(action.TenantId, action.Id, records.Zip(next).Where(p => p.First != p.Second).ToList(), ct),
+            $"Action {action.Id}: deliveries", delivered.Values.Select(d => d.Record).ToList());
     }
 
     /// <summary>The device's answer. Repeating it changes nothing; contradicting it, or answering too late, is 409.</summary>

@@ -10,6 +10,7 @@ public sealed record DeploymentState(
     DateTimeOffset? SoakUntil = null,
     bool Paused = false,
     string? PauseReason = null,
+    bool PausedAtSuccessGate = false,
     int FinishedAtResume = 0,
     int FailedAtResume = 0,
     int? GateWaivedForPhase = null,
@@ -25,7 +26,8 @@ public abstract record DeploymentStep
     public sealed record Release(int Phase, int Batch) : DeploymentStep;
     public sealed record Soak(DateTimeOffset Until) : DeploymentStep;
     public sealed record Advance : DeploymentStep;
-    public sealed record Pause(string Reason) : DeploymentStep;
+    /// <summary>Hold the deployment; <see cref="AtSuccessGate"/> when a phase finished below the success threshold (a resume waives it).</summary>
+    public sealed record Pause(string Reason, bool AtSuccessGate = false) : DeploymentStep;
     public sealed record Abort(string Reason) : DeploymentStep;
     public sealed record Finish : DeploymentStep;
     /// <summary>Nothing to do until something changes, or until <see cref="Until"/> at the latest.</summary>
@@ -74,7 +76,8 @@ public static class DeploymentDecisions
                 return s.SoakUntil <= now ? new DeploymentStep.Advance() : new DeploymentStep.Wait(s.SoakUntil, $"phase {number} soaking until {s.SoakUntil:O}");
             }
             if (finalInPhase >= inPhase)
-                return new DeploymentStep.Pause($"success threshold: phase {number} finished with {succeededPercent:0.#} % succeeded, {run.Policy.SuccessThresholdPercent} % needed");
+                return new DeploymentStep.Pause($"success threshold: phase {number} finished with {succeededPercent:0.#} % succeeded, {run.Policy.SuccessThresholdPercent} % needed",
+                    AtSuccessGate: true);
             return new DeploymentStep.Wait(null, $"phase {number}: {finalInPhase} of {inPhase} devices finished");
         }
 

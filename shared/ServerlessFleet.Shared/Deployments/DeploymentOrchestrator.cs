@@ -50,7 +50,7 @@ public static class DeploymentOrchestrator
                     state = state with { Phase = state.Phase + 1, NextBatch = 0, SoakUntil = null };
                     break;
                 case DeploymentStep.Pause pause:
-                    state = state with { Paused = true, PauseReason = pause.Reason };
+                    state = state with { Paused = true, PauseReason = pause.Reason, PausedAtSuccessGate = pause.AtSuccessGate };
                     await SetStatusAsync(ctx, state, DeploymentStatuses.Paused, pause.Reason);
                     break;
                 case DeploymentStep.Abort abort:
@@ -85,13 +85,13 @@ public static class DeploymentOrchestrator
         switch (command)
         {
             case "pause" when !state.Paused:
-                state = state with { Paused = true, PauseReason = "paused by request" };
+                state = state with { Paused = true, PauseReason = "paused by request", PausedAtSuccessGate = false };
                 await SetStatusAsync(ctx, state, DeploymentStatuses.Paused, state.PauseReason);
                 return (state, null);
             case "resume" when state.Paused:
                 // Resuming after a failed success gate means: go on with the next phase anyway.
-                var waived = state.PauseReason?.StartsWith("success threshold", StringComparison.Ordinal) == true ? state.Phase : state.GateWaivedForPhase;
-                state = state with { Paused = false, PauseReason = null, FinishedAtResume = stats.Succeeded + stats.Failed, FailedAtResume = stats.Failed, GateWaivedForPhase = waived };
+                var waived = state.PausedAtSuccessGate ? state.Phase : state.GateWaivedForPhase;
+                state = state with { Paused = false, PauseReason = null, PausedAtSuccessGate = false, FinishedAtResume = stats.Succeeded + stats.Failed, FailedAtResume = stats.Failed, GateWaivedForPhase = waived };
                 await SetStatusAsync(ctx, state, state.Started ? DeploymentStatuses.InProgress : run.Status, null);
                 return (state, null);
             case "abort":

@@ -17,31 +17,34 @@ public sealed class DeviceDeploymentQueues(FleetStorage storage)
     public async Task<(Device Before, DeviceDeploymentQueue After)?> ChangeAsync(string tenantId, string serial,
         Func<Device, DeviceDeploymentQueue> change, CancellationToken ct, Device? known = null)
     {
-        for (var attempt = 0; attempt < 20; attempt++)
-        {
-            var device = known;
-            known = null;
-            if (device is null)
+        Device? before = null;
+        var after = await OptimisticUpdate.RunAsync(
+            async () => await Table.GetEntityIfExistsAsync<TableEntity>(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow, cancellationToken: ct) is
+                { HasValue: true, Value: { } row } ? DeviceEntity.FromEntity(row) : null,
+            device =>
             {
-                var row = await Table.GetEntityIfExistsAsync<TableEntity>(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow, cancellationToken: ct);
-                if (!row.HasValue || row.Value is null) return null;
-                device = DeviceEntity.FromEntity(row.Value);
-            }
-            var after = change(device);
-            if (after == device.Deployments) return (device, after);
+                before = device;
+                var queue = change(device);
+                return queue == device.Deployments ? null : device with { Deployments = queue };
+            },
+            TryWriteAsync, $"Device {serial}: deployments", known);
+        return after is null ? null : (before!, after.Deployments);
+
+        async Task<bool> TryWriteAsync(Device current, Device next)
+        {
             try
             {
                 await Table.UpdateEntityAsync(new TableEntity(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow)
                 {
-                    [DeviceEntity.DeploymentsColumn] = DeviceEntity.DeploymentsValue(after),
-                }, device.ETag, TableUpdateMode.Merge, ct);
-                return (device, after);
+                    [DeviceEntity.DeploymentsColumn] = DeviceEntity.DeploymentsValue(next.Deployments),
+                }, current.ETag, TableUpdateMode.Merge, ct);
+                return true;
             }
             catch (RequestFailedException e) when (e.IsPreconditionFailed())
             {
                 // The row moved (a heartbeat, another deployment): read again.
+                return false;
             }
         }
-        throw new InvalidOperationException($"Device {serial}: too many concurrent updates of its deployments.");
     }
 }
