@@ -4,6 +4,7 @@ using ServerlessFleet.Benchmarks;
 //   orchestrations [instances=200] [activities=2000]
 //   actions [devices=10000]
 //   deployments [devices=10000]
+//   polls [devices=1000] [seconds=20]
 var scenario = args.FirstOrDefault() ?? "orchestrations";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
 
@@ -15,11 +16,14 @@ switch (scenario)
     case "actions":
         await ActionBenchmark.RunAsync(Arg(1, 10_000));
         break;
+    case "polls":
+        await PollBenchmark.RunAsync(Arg(1, 1000), Arg(2, 20));
+        break;
     case "deployments":
         await DeploymentBenchmark.RunAsync(Arg(1, 10_000));
         break;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: orchestrations, actions, deployments");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: orchestrations, actions, deployments, polls");
         return 2;
 }
 return 0;

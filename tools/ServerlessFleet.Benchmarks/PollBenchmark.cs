@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.Shared.DeviceAuth;
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Storage;
+
+namespace ServerlessFleet.Benchmarks;
+
+/// <summary>
+/// Devices polling for a deployment when none is due (204), as fast as 32 concurrent pollers can, next to raw point
+/// reads of the same device rows on the same emulator in the same run: the poll's whole cost is one point read, so the
+/// ratio is the price of the HTTP path in front of it.
+/// </summary>
+internal static class PollBenchmark
+{
+    private const string Tenant = "default";
+
+    public static async Task RunAsync(int devices, int seconds)
+    {
+        Console.WriteLine($"# device polls with nothing due: {devices} devices, {seconds} s");
+        await using var host = await BenchHost.StartAsync(_ => { });
+        var services = host.Services;
+        var store = services.GetRequiredService<DeviceStore>();
+        var tokens = services.GetRequiredService<DeviceTokens>();
+        var serials = Enumerable.Range(0, devices).Select(i => $"poll-{i:D5}").ToList();
+        await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
+        {
+            await store.CreateAsync(Tenant, new NewDevice(serial, null, null, "rev-a", "screen", "unassigned", []), ct);
+            await store.UpdateAsync(Tenant, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
+        });
+        var table = services.GetRequiredService<FleetStorage>().Table(DeviceKeys.TableName);
+        var raw = await Measure(seconds, serials, async (serial, ct) =>
+            await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(Tenant, serial), DeviceKeys.DeviceRow, cancellationToken: ct));
+        Report.Line("raw table: point reads of device rows", raw.Count, raw.Elapsed);
+
+        var issued = serials.ToDictionary(s => s, s => tokens.Issue(Tenant, s).Token);
+        using var http = new HttpClient { BaseAddress = host.BaseAddress };
+        var polls = await Measure(seconds, serials, async (serial, ct) =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/device/v1/deployments/next?artifactName=fw&deviceType=screen");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", issued[serial]);
+            using var response = await http.SendAsync(request, ct);
+            if (response.StatusCode != HttpStatusCode.NoContent) throw new InvalidOperationException($"Poll: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+        });
+        Report.Line("device polls, nothing due (HTTP 204)", polls.Count, polls.Elapsed, raw.Count / raw.Elapsed.TotalSeconds, "raw point reads");
+    }
+
+    private static async Task<(int Count, TimeSpan Elapsed)> Measure(int seconds, IReadOnlyList<string> serials, Func<string, CancellationToken, Task> operation)
+    {
+        var count = 0;
+        var clock = Stopwatch.StartNew();
+        var until = TimeSpan.FromSeconds(seconds);
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(async worker =>
+        {
+            for (var i = worker; clock.Elapsed < until; i += 32)
+            {
+                await operation(serials[i % serials.Count], default);
+                Interlocked.Increment(ref count);
+            }
+        }));
+        return (count, clock.Elapsed);
+    }
+}
