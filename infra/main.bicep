@@ -1,4 +1,4 @@
-// ServerlessFleet: the function app (custom handler), its storage, monitoring and secrets.
+// ServerlessFleet: the function app (.NET isolated worker), its storage, monitoring and secrets.
 targetScope = 'resourceGroup'
 
 @description('Short environment name, part of every resource name (e.g. dev, prod).')

@@ -2,6 +2,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Builder;
 using ServerlessFleet.Functions.Actions;
 using ServerlessFleet.Functions.Artifacts;
 using ServerlessFleet.Functions.Audit;
@@ -36,61 +39,31 @@ using ServerlessFleet.Shared.Orchestration;
 
 namespace ServerlessFleet.Functions;
 
-/// <summary>Composes the custom handler: services, middleware and every feature's functions.</summary>
+/// <summary>Composes the isolated worker: services, the HTTP middleware chain and the storage it declares.</summary>
 public static class FleetApp
 {
     public const string StorageConnectionSetting = "AzureWebJobsStorage";
-    /// <summary>Set by the Functions host when it launches a custom handler; the port the handler must listen on.</summary>
-    public const string CustomHandlerPortSetting = "FUNCTIONS_CUSTOMHANDLER_PORT";
     public const long DefaultMaxRequestBodyBytes = 1024 * 1024;
 
-    /// <param name="mapAdditional">Extra functions (tests use it for probe functions); they join the catalog like any other.</param>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<WebApplication>? mapAdditional = null)
+    public static FunctionsApplicationBuilder Configure(FunctionsApplicationBuilder builder)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        var hostPort = builder.Configuration[CustomHandlerPortSetting];
-        if (!string.IsNullOrEmpty(hostPort)) builder.WebHost.UseUrls($"http://127.0.0.1:{hostPort}");
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = DefaultMaxRequestBodyBytes);
-        configure?.Invoke(builder);
-        AddServices(builder.Services, builder.Configuration, underFunctionsHost: !string.IsNullOrEmpty(hostPort));
-
-        var app = builder.Build();
-        app.UseMiddleware<RequestIds>();
-        app.UseMiddleware<ErrorHandling>();
-        app.UseStatusCodePages(async context =>
-            await ErrorResponses.WriteAsync(context.HttpContext, ErrorCategories.FromStatusCode(context.HttpContext.Response.StatusCode),
-                ErrorResponses.DefaultMessage(context.HttpContext.Response.StatusCode)));
-        app.UseRouting();
-        app.UseMiddleware<ApiKeyAuthentication>();
-        app.UseRateLimiter();
-        app.UseMiddleware<IdempotencyKeys>();
-        MapFunctions(app);
-        mapAdditional?.Invoke(app);
-        app.Services.GetRequiredService<FunctionCatalog>().Attach(app);
-        return app;
+        builder.ConfigureFunctionsWebApplication();
+        // Request logs of the worker's internal HTTP server repeat what the host logs for each invocation.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Order is the order a request meets them; each runs for HTTP functions only.
+        builder.UseWhen<RequestIds>(HttpFunctionMiddleware.IsHttp);
+        builder.UseWhen<ErrorHandling>(HttpFunctionMiddleware.IsHttp);
+        builder.UseWhen<ApiKeyAuthentication>(HttpFunctionMiddleware.IsHttp);
+        builder.UseWhen<RateLimits>(HttpFunctionMiddleware.IsHttp);
+        builder.UseWhen<IdempotencyKeys>(HttpFunctionMiddleware.IsHttp);
+        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = DefaultMaxRequestBodyBytes);
+        AddServices(builder.Services, builder.Configuration);
+        builder.Services.AddHostedService<StorageStartup>();
+        return builder;
     }
 
-    private static void MapFunctions(WebApplication app)
-    {
-        app.MapHealthApi();
-        app.MapFleetOpenApi();
-        app.MapTenantsApi();
-        app.MapApiKeysApi();
-        app.MapOrchestrationFunctions();
-        app.MapOrchestrationsApi();
-        app.MapDevicesApi();
-        app.MapGroupsApi();
-        app.MapAuditApi();
-        app.MapDeviceAuthApi();
-        app.MapDeviceInventoryApi();
-        app.MapTelemetryApi();
-        app.MapArtifactsApi();
-        app.MapActionsApi();
-        app.MapDeploymentsApi();
-        app.MapDeviceDeploymentsApi();
-    }
-
-    private static void AddServices(IServiceCollection services, IConfiguration configuration, bool underFunctionsHost)
+    /// <summary>Everything the functions use; tests and benchmarks build the same graph to reach storage as the app does.</summary>
+    public static IServiceCollection AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<FleetOptions>().Bind(configuration.GetSection(FleetOptions.Section))
             .Validate(o => !o.Validate().Any(), "Invalid Fleet settings").ValidateOnStart();
@@ -99,9 +72,9 @@ public static class FleetApp
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase, allowIntegerValues: false));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
         });
-        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddFleetOpenApi();
-        services.AddFleetRateLimits(configuration);
+        var limits = configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions();
+        services.AddSingleton(RateLimits.CreateLimiter(limits));
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<StorageRequestCounter>();
@@ -139,17 +112,14 @@ public static class FleetApp
         services.AddDeployments();
         services.AddSingleton<BlobLinks>();
         services.AddSingleton<ArtifactBlobs>();
-
         services.AddSingleton<FunctionCatalog>();
-        services.AddSingleton(_ => HostSettings.Load(configuration, Path.Combine(AppContext.BaseDirectory, HostSettings.FileName)));
-        services.AddHostedService<StorageStartup>();
-        var dispatcherEnabled = configuration.GetValue("Fleet:LocalDispatcher:Enabled", true);
-        if (!underFunctionsHost && dispatcherEnabled) services.AddHostedService<LocalTriggerDispatcher>();
+        return services;
     }
 
-    public static string StorageLayoutJson(IServiceProvider services)
+    /// <summary>The tables, queues and containers the app declares (infra/storage-layout.json is this, written out).</summary>
+    public static string StorageLayoutJson()
     {
-        var layout = StorageStartup.Declared(services.GetRequiredService<StorageLayout>(), services.GetRequiredService<FunctionCatalog>());
+        var layout = StorageStartup.Declared(StorageLayout(), new FunctionCatalog());
         return System.Text.Json.JsonSerializer.Serialize(new
         {
             tables = layout.Tables.Order(StringComparer.Ordinal),

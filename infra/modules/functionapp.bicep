@@ -49,7 +49,7 @@ var fleetSettings = [
 
 // Flex Consumption names the runtime in functionAppConfig; the other plans take the classic app settings.
 var classicSettings = [
-  { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'custom' }
+  { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'dotnet-isolated' }
   { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
   { name: 'WEBSITE_RUN_FROM_PACKAGE', value: '1' }
 ]
@@ -67,6 +67,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      linuxFxVersion: isFlex ? null : 'DOTNET-ISOLATED|10.0'
       appSettings: concat(identityStorageSettings, fleetSettings, isFlex ? [] : classicSettings)
     }
     functionAppConfig: isFlex ? {
@@ -81,9 +82,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         maximumInstanceCount: 100
         instanceMemoryMB: 2048
       }
+      // The worker targets net10.0; Flex Consumption runs dotnet-isolated 8.0, 9.0 and 10.0.
       runtime: {
-        name: 'custom'
-        version: '1.0'
+        name: 'dotnet-isolated'
+        version: '10.0'
       }
     } : null
   }

@@ -26,7 +26,7 @@ internal static class ActionBenchmark
         await RawQueueBaseline.RunAsync(2000);
         var tableBaseline = await RawTableBaseline.InsertsIntoEmptyTableAsync(2000);
 
-        await using var host = await BenchHost.StartAsync(_ => { });
+        await using var host = await BenchHost.StartAsync();
         var services = host.Services;
         const string tenant = "default";
         var store = services.GetRequiredService<DeviceStore>();

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.DevStorage;
@@ -6,42 +5,50 @@ using ServerlessFleet.Functions;
 
 namespace ServerlessFleet.Benchmarks;
 
-/// <summary>The real handler with its local dispatcher on a free loopback port, against Azurite.</summary>
+/// <summary>
+/// The real worker under the local Functions host on a free loopback port, against Azurite; <see cref="Services"/> is the
+/// app's service graph built in this process, for seeding and baselines on the same storage.
+/// </summary>
 internal sealed class BenchHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly LocalHostProcess _host;
+    private readonly ServiceProvider _services;
 
-    private BenchHost(WebApplication app) => _app = app;
-
-    public IServiceProvider Services => _app.Services;
-    public Uri BaseAddress => new(_app.Urls.First());
-
-    public static async Task<BenchHost> StartAsync(Action<IServiceCollection> services, IReadOnlyDictionary<string, string?>? settings = null)
+    private BenchHost(LocalHostProcess host, ServiceProvider services)
     {
-        var app = FleetApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        _host = host;
+        _services = services;
+    }
+
+    public IServiceProvider Services => _services;
+    public Uri BaseAddress => _host.BaseAddress;
+
+    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?>
         {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["AzureWebJobsStorage"] = Azurite.ConnectionString,
-                ["Fleet:BootstrapKey"] = "benchmark-bootstrap-key-0123456789",
-                ["Fleet:PageTokenKey"] = "benchmark",
-                ["Logging:LogLevel:Default"] = "Warning",
-                ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
-                // The simulated fleet shares one loopback address and polls far more often than real devices.
-                ["Fleet:RateLimits:ApiKeyPerMinute"] = "10000000",
-                ["Fleet:RateLimits:DevicePerMinute"] = "10000000",
-            });
-            if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
-            services(builder.Services);
-        });
-        await app.StartAsync();
-        return new BenchHost(app);
+            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["Fleet:BootstrapKey"] = "benchmark-bootstrap-key-0123456789",
+            ["Fleet:PageTokenKey"] = "benchmark",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
+            // The simulated fleet shares one loopback address and polls far more often than real devices.
+            ["Fleet:RateLimits:ApiKeyPerMinute"] = "10000000",
+            ["Fleet:RateLimits:DevicePerMinute"] = "10000000",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
+        var host = await LocalHostProcess.StartAsync(LocalHostProcess.WorkerBuild("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"),
+            all.ToDictionary(s => s.Key.Replace(":", "__"), s => s.Value));
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(all).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+        FleetApp.AddServices(services, configuration);
+        return new BenchHost(host, services.BuildServiceProvider());
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _host.DisposeAsync();
+        await _services.DisposeAsync();
     }
 }
 

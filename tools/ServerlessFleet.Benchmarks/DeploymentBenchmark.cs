@@ -28,7 +28,7 @@ internal static class DeploymentBenchmark
     {
         Console.WriteLine($"# 3-phase deployment to {deviceCount} simulated devices on Azurite");
         // Checking every 2 s (default 10) so that the figures show the platform's work, not the configured idle time.
-        await using var host = await BenchHost.StartAsync(_ => { }, new Dictionary<string, string?> { ["Fleet:DeploymentCheckSeconds"] = "2" });
+        await using var host = await BenchHost.StartAsync(new Dictionary<string, string?> { ["Fleet:DeploymentCheckSeconds"] = "2" });
         var services = host.Services;
         var serials = Enumerable.Range(0, deviceCount).Select(i => $"dep-{i:D6}").ToList();
         var clock = Stopwatch.StartNew();

@@ -21,7 +21,7 @@ internal static class PollBenchmark
     public static async Task RunAsync(int devices, int seconds)
     {
         Console.WriteLine($"# device polls with nothing due: {devices} devices, {seconds} s");
-        await using var host = await BenchHost.StartAsync(_ => { });
+        await using var host = await BenchHost.StartAsync();
         var services = host.Services;
         var store = services.GetRequiredService<DeviceStore>();
         var tokens = services.GetRequiredService<DeviceTokens>();

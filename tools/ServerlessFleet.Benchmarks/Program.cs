@@ -1,18 +1,14 @@
 using ServerlessFleet.Benchmarks;
 
 // Usage: dotnet run -c Release --project tools/ServerlessFleet.Benchmarks -- <scenario> [options]
-//   orchestrations [instances=200] [activities=2000]
 //   actions [devices=10000]
 //   deployments [devices=10000]
 //   polls [devices=1000] [seconds=20]
-var scenario = args.FirstOrDefault() ?? "orchestrations";
+var scenario = args.FirstOrDefault() ?? "polls";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
 
 switch (scenario)
 {
-    case "orchestrations":
-        await OrchestrationBenchmark.RunAsync(Arg(1, 200), Arg(2, 2000));
-        break;
     case "actions":
         await ActionBenchmark.RunAsync(Arg(1, 10_000));
         break;
@@ -23,7 +19,7 @@ switch (scenario)
         await DeploymentBenchmark.RunAsync(Arg(1, 10_000));
         break;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: orchestrations, actions, deployments, polls");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: polls, actions, deployments");
         return 2;
 }
 return 0;

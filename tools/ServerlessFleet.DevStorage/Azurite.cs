@@ -13,7 +13,7 @@ public static class Azurite
 {
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private static readonly Lazy<string> Instance = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
-    private static Process? _process;
+    private static readonly List<Process> Processes = [];
     private static volatile bool _stopping;
 
     public static string ConnectionString => Instance.Value;
@@ -21,8 +21,12 @@ public static class Azurite
     private static string Start()
     {
         var configured = Environment.GetEnvironmentVariable("AzureWebJobsStorage");
-        if (!string.IsNullOrWhiteSpace(configured)) return configured;
+        return string.IsNullOrWhiteSpace(configured) ? StartPrivate() : configured;
+    }
 
+    /// <summary>Another in-memory instance of its own, for work that must not share a storage account with the app.</summary>
+    public static string StartPrivate()
+    {
         var root = RepositoryRoot.Find();
         var azurite = Path.Combine(root, "node_modules", "azurite", "dist", "src", "azurite.js");
         if (!File.Exists(azurite))
@@ -44,10 +48,15 @@ public static class Azurite
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        _process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        lock (Processes)
+        {
+            if (Processes.Count == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
+            Processes.Add(process);
+        }
         var errors = new Queue<string>();
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, e) =>
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
             lock (errors)
@@ -56,17 +65,15 @@ public static class Azurite
                 if (errors.Count > 20) errors.Dequeue();
             }
         };
-        _process.EnableRaisingEvents = true;
-        _process.Exited += (_, _) =>
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) =>
         {
             if (_stopping) return;
-            lock (errors) Console.Error.WriteLine($"Azurite exited unexpectedly with code {_process.ExitCode}:{Environment.NewLine}{string.Join(Environment.NewLine, errors)}");
+            lock (errors) Console.Error.WriteLine($"Azurite exited unexpectedly with code {process.ExitCode}:{Environment.NewLine}{string.Join(Environment.NewLine, errors)}");
         };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
-
-        foreach (var port in new[] { blob, queue, table }) WaitForPort(port);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        foreach (var port in new[] { blob, queue, table }) WaitForPort(port, process);
         return $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
                $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;" +
                $"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;" +
@@ -76,18 +83,24 @@ public static class Azurite
     private static void Stop()
     {
         _stopping = true;
-        try { if (_process is { HasExited: false }) _process.Kill(entireProcessTree: true); }
-        catch (InvalidOperationException) { }
+        lock (Processes)
+        {
+            foreach (var process in Processes)
+            {
+                try { if (!process.HasExited) process.Kill(entireProcessTree: true); }
+                catch (InvalidOperationException) { }
+            }
+        }
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static void WaitForPort(int port)
+    private static void WaitForPort(int port, Process process)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
@@ -98,7 +111,7 @@ public static class Azurite
                 client.Connect(IPAddress.Loopback, port);
                 return;
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline && _process is { HasExited: false })
+            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
             {
                 Thread.Sleep(100);
             }

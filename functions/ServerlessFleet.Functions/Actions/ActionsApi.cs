@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -37,32 +38,59 @@ public static class ActionsApi
 {
     public const int MaxExplicitDevices = 500;
 
-    public static IEndpointRouteBuilder MapActionsApi(this IEndpointRouteBuilder app)
-    {
-        var actions = app.MapGroup("/api/v1/actions").WithTags("Device actions");
-        actions.MapPost("", CreateAsync).WithName("CreateAction")
-            .WithSummary("Send an action to devices (≤ 500 listed, a group, or a filter) in rolling batches; needs the type's notify:* scope; Idempotency-Key honoured")
-            .RequireApiKey().AcceptIdempotencyKey();
-        actions.MapGet("/{id}", GetAsync).WithName("GetAction").WithSummary("Status and progress of an action").RequireScope(Scopes.FleetRead);
-        actions.MapGet("/{id}/devices", DevicesAsync).WithName("ListActionDevices").WithSummary("Per-device records of an action").RequireScope(Scopes.FleetRead);
-        actions.MapPost("/{id}:pause", (string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "pause", c, s, o, a, ct))
-            .WithName("PauseAction").WithSummary("Hold batches not released yet").RequireApiKey();
-        actions.MapPost("/{id}:resume", (string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "resume", c, s, o, a, ct))
-            .WithName("ResumeAction").WithSummary("Continue releasing batches").RequireApiKey();
-        actions.MapPost("/{id}:cancel", (string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "cancel", c, s, o, a, ct))
-            .WithName("CancelAction").WithSummary("Cancel: unanswered commands are withdrawn from inboxes").RequireApiKey();
-        app.MapGet("/api/v1/devices/{serial}/actions", HistoryAsync).WithName("ListDeviceActionHistory").WithTags("Device actions")
-            .WithSummary("A device's action history, in sequence order").RequireScope(Scopes.FleetRead);
+    [Function("CreateAction"), Tags("Device actions"), RequireApiKey, AcceptIdempotencyKey, HandledBy(nameof(CreateAsync))]
+    [EndpointSummary("Send an action to devices (≤ 500 listed, a group, or a filter) in rolling batches; needs the type's notify:* scope; Idempotency-Key honoured")]
+    public static Task<IResult> CreateAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
-        app.MapGet("/api/device/v1/actions", InboxAsync).WithName("GetDeviceActions").WithTags("Device API")
-            .WithSummary("Pending actions after ?afterSeq=, in sequence order").RequireDevice();
-        app.MapPost("/api/device/v1/actions/{actionId}/result", ResultAsync).WithName("PostDeviceActionResult").WithTags("Device API")
-            .WithSummary("{status: succeeded|failed, detail?}; repeating it is a no-op, contradicting it 409").RequireDevice();
+    [Function("GetAction"), Tags("Device actions"), RequireScope(Scopes.FleetRead), HandledBy(nameof(GetAsync))]
+    [EndpointSummary("Status and progress of an action")]
+    public static Task<IResult> GetAction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/actions/{id}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
-        app.MapQueueFunction("DeliverDeviceAction", ActionService.DeliveryQueue, (m, services, ct) =>
-            services.GetRequiredService<ActionService>().DeliverAsync(JsonSerializer.Deserialize<DeliveryMessage>(m.MessageText)!, ct));
-        return app;
-    }
+    [Function("ListActionDevices"), Tags("Device actions"), RequireScope(Scopes.FleetRead), HandledBy(nameof(DevicesAsync))]
+    [EndpointSummary("Per-device records of an action")]
+    public static Task<IResult> ListActionDevices([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/actions/{id}/devices")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("PauseAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(PauseActionAsync))]
+    [EndpointSummary("Hold batches not released yet")]
+    public static Task<IResult> PauseAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:pause")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ResumeAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(ResumeActionAsync))]
+    [EndpointSummary("Continue releasing batches")]
+    public static Task<IResult> ResumeAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:resume")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("CancelAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(CancelActionAsync))]
+    [EndpointSummary("Cancel: unanswered commands are withdrawn from inboxes")]
+    public static Task<IResult> CancelAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:cancel")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ListDeviceActionHistory"), Tags("Device actions"), RequireScope(Scopes.FleetRead), HandledBy(nameof(HistoryAsync))]
+    [EndpointSummary("A device's action history, in sequence order")]
+    public static Task<IResult> ListDeviceActionHistory([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/devices/{serial}/actions")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetDeviceActions"), Tags("Device API"), RequireDevice, HandledBy(nameof(InboxAsync))]
+    [EndpointSummary("Pending actions after ?afterSeq=, in sequence order")]
+    public static Task<IResult> GetDeviceActions([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/device/v1/actions")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("PostDeviceActionResult"), Tags("Device API"), RequireDevice, HandledBy(nameof(ResultAsync))]
+    [EndpointSummary("{status: succeeded|failed, detail?}; repeating it is a no-op, contradicting it 409")]
+    public static Task<IResult> PostDeviceActionResult([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/device/v1/actions/{actionId}/result")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    private static Task<Accepted<ActionResponse>> PauseActionAsync(string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
+        ControlAsync(id, "pause", c, s, o, a, ct);
+
+    private static Task<Accepted<ActionResponse>> ResumeActionAsync(string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
+        ControlAsync(id, "resume", c, s, o, a, ct);
+
+    private static Task<Accepted<ActionResponse>> CancelActionAsync(string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
+        ControlAsync(id, "cancel", c, s, o, a, ct);
 
     private static async Task<Accepted<ActionResponse>> CreateAsync(CreateActionRequest request, HttpContext context, Caller caller, DeviceTargets deviceTargets,
         ActionStore store, OrchestrationClient orchestrations, Auditor audit, TimeProvider clock, CancellationToken ct)
@@ -170,4 +198,12 @@ public static class ActionsApi
 
     private static ActionResponse Response(DeviceAction a, ActionProgress progress, string instance) =>
         new(a.Id, a.Type, a.Params, a.Status, progress, a.Rollout, a.CreatedAt, a.ExpiresAt, instance);
+}
+
+/// <summary>Writes a delivery message's actions into the devices' inboxes (retried by the host, poisoned after maxDequeueCount).</summary>
+public sealed class DeliverDeviceAction(ActionService actions)
+{
+    [Function(nameof(DeliverDeviceAction))]
+    public Task RunAsync([QueueTrigger(ActionService.DeliveryQueue)] string message, CancellationToken ct) =>
+        actions.DeliverAsync(JsonSerializer.Deserialize<DeliveryMessage>(message)!, ct);
 }

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
@@ -33,28 +35,45 @@ public sealed record ReleaseResponse(string Name, string Version, IReadOnlyList<
 /// <summary>The artifact registry (API.md §2 "Artifacts and releases"): registry:read to read, registry:admin to write.</summary>
 public static class ArtifactsApi
 {
-    public static IEndpointRouteBuilder MapArtifactsApi(this IEndpointRouteBuilder app)
-    {
-        var artifacts = app.MapGroup("/api/v1/artifacts").WithTags("Artifacts");
-        artifacts.MapPost("", UploadAsync).WithName("UploadArtifact")
-            .WithSummary("multipart/form-data: fields name, version, kind, deviceTypesCompatible (repeatable or comma-separated), description, provides, depends (JSON), then the file part; streamed to Blob, sha256 and size computed by the server")
-            .Accepts<IFormFile>("multipart/form-data").Produces<ArtifactResponse>(201).Produces<ErrorBody>(409).Produces<ErrorBody>(413)
-            .RequireScope(Scopes.RegistryAdmin);
-        artifacts.MapPost("/uploads", StartUploadAsync).WithName("StartArtifactUpload")
-            .WithSummary("Direct upload of a large file: returns a write-only SAS URL to PUT the file (or its blocks) to Blob storage (Idempotency-Key honoured)")
-            .RequireScope(Scopes.RegistryAdmin).AcceptIdempotencyKey();
-        artifacts.MapPost("/uploads/{uploadId}:complete", CompleteUploadAsync).WithName("CompleteArtifactUpload")
-            .WithSummary("Registers an uploaded file after computing its sha256 and size from the stored blob").RequireScope(Scopes.RegistryAdmin);
-        artifacts.MapGet("", ListAsync).WithName("ListArtifacts").WithSummary("Artifacts (filters name, version, kind, deviceType), oldest first").RequireScope(Scopes.RegistryRead);
-        artifacts.MapGet("/{id}", GetAsync).WithName("GetArtifact").WithSummary("An artifact").RequireScope(Scopes.RegistryRead);
-        artifacts.MapGet("/{id}/download", DownloadAsync).WithName("DownloadArtifact")
-            .WithSummary("A short-lived read-only SAS link (default 15 minutes; ?expiresInSeconds= 1-86400); Range requests work on it").RequireScope(Scopes.RegistryRead);
-        artifacts.MapDelete("/{id}", DeleteAsync).WithName("DeleteArtifact").WithSummary("Delete an artifact (409 while an active deployment uses it)").RequireScope(Scopes.RegistryAdmin);
-        app.MapGet("/api/v1/releases", ReleasesAsync).WithName("ListReleases").WithTags("Artifacts")
-            .WithSummary("Artifacts grouped by name + version, with their device types (filter name)").RequireScope(Scopes.RegistryRead);
-        app.MapTimerFunction("ArtifactUploadCleanup", "0 */30 * * * *", CleanUpAbandonedUploadsAsync);
-        return app;
-    }
+    [Function("UploadArtifact"), Tags("Artifacts"), Accepts<IFormFile>("multipart/form-data"), ProducesResponseType<ArtifactResponse>(201), ProducesResponseType<ErrorBody>(409), ProducesResponseType<ErrorBody>(413), RequireScope(Scopes.RegistryAdmin), HandledBy(nameof(UploadAsync))]
+    [EndpointSummary("multipart/form-data: fields name, version, kind, deviceTypesCompatible (repeatable or comma-separated), description, provides, depends (JSON), then the file part; streamed to Blob, sha256 and size computed by the server")]
+    public static Task<IResult> UploadArtifact([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/artifacts")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("StartArtifactUpload"), Tags("Artifacts"), RequireScope(Scopes.RegistryAdmin), AcceptIdempotencyKey, HandledBy(nameof(StartUploadAsync))]
+    [EndpointSummary("Direct upload of a large file: returns a write-only SAS URL to PUT the file (or its blocks) to Blob storage (Idempotency-Key honoured)")]
+    public static Task<IResult> StartArtifactUpload([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/artifacts/uploads")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("CompleteArtifactUpload"), Tags("Artifacts"), RequireScope(Scopes.RegistryAdmin), HandledBy(nameof(CompleteUploadAsync))]
+    [EndpointSummary("Registers an uploaded file after computing its sha256 and size from the stored blob")]
+    public static Task<IResult> CompleteArtifactUpload([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/artifacts/uploads/{uploadId}:complete")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ListArtifacts"), Tags("Artifacts"), RequireScope(Scopes.RegistryRead), HandledBy(nameof(ListAsync))]
+    [EndpointSummary("Artifacts (filters name, version, kind, deviceType), oldest first")]
+    public static Task<IResult> ListArtifacts([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/artifacts")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetArtifact"), Tags("Artifacts"), RequireScope(Scopes.RegistryRead), HandledBy(nameof(GetAsync))]
+    [EndpointSummary("An artifact")]
+    public static Task<IResult> GetArtifact([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/artifacts/{id}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("DownloadArtifact"), Tags("Artifacts"), RequireScope(Scopes.RegistryRead), HandledBy(nameof(DownloadAsync))]
+    [EndpointSummary("A short-lived read-only SAS link (default 15 minutes; ?expiresInSeconds= 1-86400); Range requests work on it")]
+    public static Task<IResult> DownloadArtifact([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/artifacts/{id}/download")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("DeleteArtifact"), Tags("Artifacts"), RequireScope(Scopes.RegistryAdmin), HandledBy(nameof(DeleteAsync))]
+    [EndpointSummary("Delete an artifact (409 while an active deployment uses it)")]
+    public static Task<IResult> DeleteArtifact([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/artifacts/{id}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ListReleases"), Tags("Artifacts"), RequireScope(Scopes.RegistryRead), HandledBy(nameof(ReleasesAsync))]
+    [EndpointSummary("Artifacts grouped by name + version, with their device types (filter name)")]
+    public static Task<IResult> ListReleases([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/releases")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<Created<ArtifactResponse>> UploadAsync(HttpContext context, Caller caller, ArtifactStore store, ArtifactBlobs blobs,
         IOptions<FleetOptions> options, Auditor audit, TimeProvider clock, CancellationToken ct)
@@ -182,19 +201,6 @@ public static class ArtifactsApi
             releases.Select(r => new ReleaseResponse(r.Name, r.Version, r.DeviceTypes, r.Artifacts.Select(ArtifactResponse.From).ToList())).ToList(), null, null));
     }
 
-    /// <summary>Removes direct uploads whose link expired an hour ago without being completed, with their blobs.</summary>
-    private static async Task CleanUpAbandonedUploadsAsync(TimerInvocation _, IServiceProvider services, CancellationToken ct)
-    {
-        var store = services.GetRequiredService<ArtifactStore>();
-        var blobs = services.GetRequiredService<ArtifactBlobs>();
-        var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
-        foreach (var upload in await store.AbandonedUploadsAsync(now.AddHours(-1), ct))
-        {
-            await blobs.DeleteAsync(upload.TenantId, upload.Id, ct);
-            await store.DeleteUploadAsync(upload.TenantId, upload.Id, ct);
-        }
-    }
-
     private static TimeSpan Lifetime(int? seconds, TimeSpan fallback, string field) => seconds switch
     {
         null => fallback,
@@ -217,5 +223,19 @@ public static class ArtifactsApi
         if (First(fields, name) is not { Length: > 0 } text) return null;
         try { return JsonNode.Parse(text); }
         catch (JsonException) { throw FleetException.Validation(name, $"{name} must be a JSON object."); }
+    }
+}
+
+/// <summary>Removes direct uploads whose link expired an hour ago without being completed, with their blobs.</summary>
+public sealed class ArtifactUploadCleanup(ArtifactStore store, ArtifactBlobs blobs, TimeProvider clock)
+{
+    [Function(nameof(ArtifactUploadCleanup))]
+    public async Task RunAsync([TimerTrigger("0 */30 * * * *")] TimerInfo timer, CancellationToken ct)
+    {
+        foreach (var upload in await store.AbandonedUploadsAsync(clock.GetUtcNow().AddHours(-1), ct))
+        {
+            await blobs.DeleteAsync(upload.TenantId, upload.Id, ct);
+            await store.DeleteUploadAsync(upload.TenantId, upload.Id, ct);
+        }
     }
 }

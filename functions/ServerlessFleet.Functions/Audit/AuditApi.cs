@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -22,14 +24,11 @@ public sealed record AuditEntryResponse(string Id, DateTimeOffset Time, AuditAct
 /// <summary>The audit trail: every mutation with its actor, before/after of the changed fields, and request id.</summary>
 public static class AuditApi
 {
-    public static IEndpointRouteBuilder MapAuditApi(this IEndpointRouteBuilder app)
-    {
-        app.MapGet("/api/v1/audit-logs", ListAsync).WithName("ListAuditLogs").WithTags("Audit")
-            .WithSummary("Audit entries, newest first (filters actor, action, objectType, objectId, since, until); Accept: text/csv exports every match")
-            .Produces<PagedResponse<AuditEntryResponse>>(200).Produces(200, contentType: "text/csv")
-            .RequireScope(Scopes.AuditRead);
-        return app;
-    }
+    [Function("ListAuditLogs"), Tags("Audit"), RequireScope(Scopes.AuditRead), HandledBy(nameof(ListAsync))]
+    [ProducesResponseType<PagedResponse<AuditEntryResponse>>(200, "application/json", "text/csv")]
+    [EndpointSummary("Audit entries, newest first (filters actor, action, objectType, objectId, since, until); Accept: text/csv exports every match")]
+    public static Task<IResult> ListAuditLogs([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/audit-logs")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<IResult> ListAsync(HttpContext context, [AsParameters] PagingQuery paging, string? actor, string? action,
         string? objectType, string? objectId, DateTimeOffset? since, DateTimeOffset? until, Caller caller, Paging pages, AuditLog log, CancellationToken ct)

@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Conventions;
@@ -21,17 +22,20 @@ public sealed record CreatedApiKeyResponse(ApiKeyResponse Key, string Secret);
 
 public static class ApiKeysApi
 {
-    public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder app)
-    {
-        var keys = app.MapGroup("/api/v1/api-keys").WithTags("API keys");
-        keys.MapPost("", CreateAsync).WithName("CreateApiKey").WithSummary("Create an API key; the secret is shown once")
-            .RequireScope(Scopes.UserAdmin);
-        keys.MapGet("", ListAsync).WithName("ListApiKeys").WithSummary("List the tenant's API keys")
-            .RequireScope(Scopes.UserRead);
-        keys.MapDelete("/{keyId}", RevokeAsync).WithName("RevokeApiKey").WithSummary("Revoke an API key")
-            .RequireScope(Scopes.UserAdmin);
-        return app;
-    }
+    [Function("CreateApiKey"), Tags("API keys"), RequireScope(Scopes.UserAdmin), HandledBy(nameof(CreateAsync))]
+    [EndpointSummary("Create an API key; the secret is shown once")]
+    public static Task<IResult> CreateApiKey([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/api-keys")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ListApiKeys"), Tags("API keys"), RequireScope(Scopes.UserRead), HandledBy(nameof(ListAsync))]
+    [EndpointSummary("List the tenant's API keys")]
+    public static Task<IResult> ListApiKeys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/api-keys")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("RevokeApiKey"), Tags("API keys"), RequireScope(Scopes.UserAdmin), HandledBy(nameof(RevokeAsync))]
+    [EndpointSummary("Revoke an API key")]
+    public static Task<IResult> RevokeApiKey([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/api-keys/{keyId}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<Created<CreatedApiKeyResponse>> CreateAsync(CreateApiKeyRequest request, Caller caller,
         ApiKeyStore store, Auditor audit, TimeProvider clock, CancellationToken ct)

@@ -15,5 +15,5 @@ public sealed record DeviceCaller(DevicePrincipal Principal)
 
     public static ValueTask<DeviceCaller?> BindAsync(HttpContext context, ParameterInfo parameter) =>
         ValueTask.FromResult<DeviceCaller?>(context.Items.TryGetValue(ItemKey, out var caller) && caller is DeviceCaller c
-            ? c : throw new InvalidOperationException($"'{parameter.Name}' needs a device route (RequireDevice)."));
+            ? c : throw new InvalidOperationException($"'{parameter.Name}' needs a device function (RequireDevice)."));
 }

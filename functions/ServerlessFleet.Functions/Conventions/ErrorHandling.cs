@@ -1,33 +1,52 @@
+using System.Reflection;
 using System.Text.Json;
 using Azure;
+using Microsoft.Azure.Functions.Worker;
+using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 
 namespace ServerlessFleet.Functions.Conventions;
 
 /// <summary>
-/// Maps every exception to the error JSON: domain errors to their category, bad input detected by the
-/// framework (malformed JSON, wrong types, oversize bodies) to 4xx, and anything else to a 500 without a
-/// stack trace.
+/// Maps every exception of an HTTP function to the error JSON: domain errors to their category, bad input detected by
+/// the framework (malformed JSON, wrong types, oversize bodies) to 4xx, and anything else to a 500 without a stack
+/// trace. A handler's bare error status (no body) gets the same JSON body.
 /// </summary>
-public sealed class ErrorHandling(RequestDelegate next, ILogger<ErrorHandling> logger)
+public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : HttpFunctionMiddleware
 {
-    public async Task InvokeAsync(HttpContext context)
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next)
     {
         try
         {
-            await next(context);
+            await next();
         }
-        catch (Exception e) when (!context.Response.HasStarted && !(e is OperationCanceledException && context.RequestAborted.IsCancellationRequested))
+        catch (Exception thrown) when (!http.Response.HasStarted && !(thrown is OperationCanceledException && http.RequestAborted.IsCancellationRequested))
         {
+            var e = Unwrap(thrown);
             var (category, message, errors) = Classify(e);
-            if (category == ErrorCategory.Internal) logger.LogError(e, "Unhandled error");
+            if (category == ErrorCategory.Internal) logger.LogError(e, "Unhandled error in {Function}", function.FunctionDefinition.Name);
             else logger.LogInformation("Request failed with {Category}: {Message}", category, message);
-            context.Response.Clear();
-            await ErrorResponses.WriteAsync(context, category, message, errors);
+            http.Response.Clear();
+            await ErrorResponses.WriteAsync(http, category, message, errors);
+            Responded(function);
+            return;
+        }
+        var status = http.Response.StatusCode;
+        if (status >= 400 && !http.Response.HasStarted && http.Response.ContentLength is null && string.IsNullOrEmpty(http.Response.ContentType))
+        {
+            await ErrorResponses.WriteAsync(http, ErrorCategories.FromStatusCode(status), ErrorResponses.DefaultMessage(status));
+            Responded(function);
         }
     }
 
-    private static (ErrorCategory, string, IReadOnlyDictionary<string, string[]>?) Classify(Exception e) => e switch
+    private static Exception Unwrap(Exception e) => e switch
+    {
+        TargetInvocationException { InnerException: { } inner } => Unwrap(inner),
+        AggregateException { InnerExceptions.Count: 1 } a => Unwrap(a.InnerExceptions[0]),
+        _ => e,
+    };
+
+    internal static (ErrorCategory, string, IReadOnlyDictionary<string, string[]>?) Classify(Exception e) => e switch
     {
         FleetException f => (f.Category, f.Message, f.Errors),
         BadHttpRequestException b => (ErrorCategories.FromStatusCode(b.StatusCode), BadRequestMessage(b), null),

@@ -1,13 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Idempotency;
 
 namespace ServerlessFleet.Functions.Conventions;
-
-/// <summary>Marks a POST that creates something as accepting <c>Idempotency-Key</c>.</summary>
-public sealed record IdempotentMetadata;
 
 /// <summary>
 /// <c>Idempotency-Key</c> (API.md §1): a repeat with the same key and body gets the original response again
@@ -16,19 +15,20 @@ public sealed record IdempotentMetadata;
 /// responses are kept, so a failed request can be retried with its key. Responses that carry secrets (new API
 /// keys, new tenants) are not offered this: a replay store must never hold a secret.
 /// </summary>
-public sealed class IdempotencyKeys(RequestDelegate next)
+public sealed class IdempotencyKeys(FunctionCatalog catalog) : HttpFunctionMiddleware
 {
     public const string Header = "Idempotency-Key";
     private const int MaxStoredBody = 30_000;
 
-    public async Task InvokeAsync(HttpContext context, IdempotencyStore store)
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext context, Func<Task> next)
     {
         var key = context.Request.Headers[Header].ToString();
-        if (key.Length == 0 || context.GetEndpoint()?.Metadata.GetMetadata<IdempotentMetadata>() is null)
+        if (key.Length == 0 || !catalog.Get(function.FunctionDefinition.Name).Idempotent)
         {
-            await next(context);
+            await next();
             return;
         }
+        var store = context.RequestServices.GetRequiredService<IdempotencyStore>();
         if (key.Length > 128 || key.Any(char.IsControl)) throw FleetException.Validation(Header, "Idempotency-Key is 1-128 printable characters.");
 
         context.Request.EnableBuffering();
@@ -46,6 +46,7 @@ public sealed class IdempotencyKeys(RequestDelegate next)
                 throw FleetException.Conflict("A request with this Idempotency-Key is still being processed.");
             case IdempotencyClaim.Replay:
                 await ReplayAsync(context, stored!);
+                Responded(function);
                 return;
         }
 
@@ -54,7 +55,7 @@ public sealed class IdempotencyKeys(RequestDelegate next)
         context.Response.Body = buffer;
         try
         {
-            await next(context);
+            await next();
         }
         catch
         {

@@ -1,5 +1,5 @@
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
@@ -17,38 +17,38 @@ public sealed class RateLimitOptions
 
 /// <summary>
 /// Request budgets, applied after authentication so each caller spends its own: an API key, a device, or (for
-/// anonymous routes such as device authentication) a client address. Trigger invocations from the host are not
-/// limited. Over budget → 429 <c>rate_limited</c> with <c>Retry-After</c>.
+/// anonymous functions such as device authentication) a client address (the host forwards it in X-Forwarded-For).
+/// Over budget → 429 <c>rate_limited</c> with <c>Retry-After</c>.
 /// </summary>
-public static class RateLimits
+public sealed class RateLimits(PartitionedRateLimiter<HttpContext> limiter) : HttpFunctionMiddleware
 {
-    public static IServiceCollection AddFleetRateLimits(this IServiceCollection services, IConfiguration configuration)
-    {
-        var limits = configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions();
-        return services.AddRateLimiter(options =>
+    public static PartitionedRateLimiter<HttpContext> CreateLimiter(RateLimitOptions limits) =>
+        PartitionedRateLimiter.Create<HttpContext, string>(context =>
         {
-            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            var (partition, permits) = context.Items.Values.OfType<Caller>().FirstOrDefault() is { } caller
+                ? ($"key:{caller.KeyId}:{caller.TenantId}", limits.ApiKeyPerMinute)
+                : context.Items.Values.OfType<DeviceCaller>().FirstOrDefault() is { } device
+                    ? ($"device:{device.TenantId}:{device.Serial}", limits.DevicePerMinute)
+                    : ($"anonymous:{context.Connection.RemoteIpAddress}", limits.AnonymousPerMinute);
+            return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
             {
-                if (context.GetEndpoint()?.Metadata.GetMetadata<TriggerFunctionMetadata>() is not null)
-                    return RateLimitPartition.GetNoLimiter("trigger");
-                var (partition, permits) = context.Items.Values.OfType<Caller>().FirstOrDefault() is { } caller
-                    ? ($"key:{caller.KeyId}:{caller.TenantId}", limits.ApiKeyPerMinute)
-                    : context.Items.Values.OfType<DeviceCaller>().FirstOrDefault() is { } device
-                        ? ($"device:{device.TenantId}:{device.Serial}", limits.DevicePerMinute)
-                        : ($"anonymous:{context.Connection.RemoteIpAddress}", limits.AnonymousPerMinute);
-                return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = permits,
-                    Window = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                });
+                PermitLimit = permits,
+                Window = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
             });
-            options.OnRejected = async (rejected, ct) =>
-            {
-                var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(60);
-                rejected.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
-                await ErrorResponses.WriteAsync(rejected.HttpContext, ErrorCategory.RateLimited, "Too many requests; retry after the time in Retry-After.");
-            };
         });
+
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next)
+    {
+        using var lease = limiter.AttemptAcquire(http);
+        if (lease.IsAcquired)
+        {
+            await next();
+            return;
+        }
+        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(60);
+        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString();
+        await ErrorResponses.WriteAsync(http, ErrorCategory.RateLimited, "Too many requests; retry after the time in Retry-After.");
+        Responded(function);
     }
 }

@@ -1,25 +1,29 @@
 using System.Text.RegularExpressions;
+using Microsoft.Azure.Functions.Worker;
+using ServerlessFleet.Functions.Hosting;
 
 namespace ServerlessFleet.Functions.Conventions;
 
 /// <summary>
 /// <c>X-Request-Id</c>: a caller's id is kept when it is sane, otherwise one is made; it is echoed on the
-/// response, carried in every error body and in the logging scope of the request.
+/// response, carried in every error body and in the logging scope of the invocation.
 /// </summary>
-public sealed partial class RequestIds(RequestDelegate next, ILogger<RequestIds> logger)
+public sealed partial class RequestIds(IHttpContextAccessor accessor, ILogger<RequestIds> logger) : HttpFunctionMiddleware
 {
     public const string Header = "X-Request-Id";
     private const string ItemKey = "fleet.requestId";
 
-    public async Task InvokeAsync(HttpContext context)
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next)
     {
-        var incoming = context.Request.Headers[Header].ToString();
+        // The invocation runs apart from the request's own flow, so the accessor learns the request here.
+        accessor.HttpContext = http;
+        var incoming = http.Request.Headers[Header].ToString();
         var id = Sane().IsMatch(incoming) ? incoming : Guid.NewGuid().ToString("n");
-        context.Items[ItemKey] = id;
-        context.TraceIdentifier = id;
-        context.Response.Headers[Header] = id;
-        using (logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = id }))
-            await next(context);
+        http.Items[ItemKey] = id;
+        http.TraceIdentifier = id;
+        http.Response.Headers[Header] = id;
+        using (logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = id, ["InvocationId"] = function.InvocationId }))
+            await next();
     }
 
     public static string Get(HttpContext context) =>

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ServerlessFleet.Functions.Audit;
@@ -20,32 +22,59 @@ public static class DeploymentsApi
 {
     public const int MaxExplicitDevices = 10_000;
 
-    public static IEndpointRouteBuilder MapDeploymentsApi(this IEndpointRouteBuilder app)
-    {
-        var deployments = app.MapGroup("/api/v1/deployments").WithTags("Deployments");
-        deployments.MapPost("", CreateAsync).WithName("CreateDeployment")
-            .WithSummary("Deploy a release or an artifact to devices in phases; dryRun returns the plan and stores nothing; Idempotency-Key honoured")
-            .Produces<DeploymentResponse>(StatusCodes.Status202Accepted).Produces<DeploymentPlanResponse>(StatusCodes.Status200OK)
-            .RequireScope(Scopes.FleetDeploy).AcceptIdempotencyKey();
-        deployments.MapGet("", ListAsync).WithName("ListDeployments").WithSummary("Deployments, oldest first; filters status, name, createdAfter, createdBefore")
-            .RequireScope(Scopes.FleetRead);
-        deployments.MapGet("/{id}", GetAsync).WithName("GetDeployment").WithSummary("A deployment with its phases, statistics and orchestration progress")
-            .RequireScope(Scopes.FleetRead);
-        deployments.MapGet("/{id}/devices", DevicesAsync).WithName("ListDeploymentDevices").WithSummary("Per-device status, attempts and timestamps; filter status")
-            .RequireScope(Scopes.FleetRead);
-        deployments.MapGet("/{id}/devices/{serial}/log", LogAsync).WithName("GetDeploymentDeviceLog").WithSummary("The log a device uploaded for this deployment")
-            .RequireScope(Scopes.FleetRead);
-        deployments.MapPost("/{id}:pause", (string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "pause", c, s, o, a, ct))
-            .WithName("PauseDeployment").WithSummary("Release no more devices; devices already offered it carry on").RequireScope(Scopes.FleetDeploy);
-        deployments.MapPost("/{id}:resume", (string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "resume", c, s, o, a, ct))
-            .WithName("ResumeDeployment").WithSummary("Continue a paused deployment (after a failed success gate: go on with the next phase)").RequireScope(Scopes.FleetDeploy);
-        deployments.MapPost("/{id}:abort", (string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) => ControlAsync(id, "abort", c, s, o, a, ct))
-            .WithName("AbortDeployment").WithSummary("Abort: devices not started never start; devices in progress may finish but cannot report success")
-            .RequireScope(Scopes.FleetDeploy);
-        deployments.MapPost("/statistics", StatisticsAsync).WithName("GetDeploymentStatistics").WithSummary("Statistics of up to 100 deployments by id")
-            .RequireScope(Scopes.FleetRead);
-        return app;
-    }
+    [Function("CreateDeployment"), Tags("Deployments"), ProducesResponseType<DeploymentResponse>(StatusCodes.Status202Accepted), ProducesResponseType<DeploymentPlanResponse>(StatusCodes.Status200OK), RequireScope(Scopes.FleetDeploy), AcceptIdempotencyKey, HandledBy(nameof(CreateAsync))]
+    [EndpointSummary("Deploy a release or an artifact to devices in phases; dryRun returns the plan and stores nothing; Idempotency-Key honoured")]
+    public static Task<IResult> CreateDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ListDeployments"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(ListAsync))]
+    [EndpointSummary("Deployments, oldest first; filters status, name, createdAfter, createdBefore")]
+    public static Task<IResult> ListDeployments([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/deployments")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(GetAsync))]
+    [EndpointSummary("A deployment with its phases, statistics and orchestration progress")]
+    public static Task<IResult> GetDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/deployments/{id}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ListDeploymentDevices"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(DevicesAsync))]
+    [EndpointSummary("Per-device status, attempts and timestamps; filter status")]
+    public static Task<IResult> ListDeploymentDevices([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/deployments/{id}/devices")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetDeploymentDeviceLog"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(LogAsync))]
+    [EndpointSummary("The log a device uploaded for this deployment")]
+    public static Task<IResult> GetDeploymentDeviceLog([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/deployments/{id}/devices/{serial}/log")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("PauseDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(PauseDeploymentAsync))]
+    [EndpointSummary("Release no more devices; devices already offered it carry on")]
+    public static Task<IResult> PauseDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:pause")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ResumeDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(ResumeDeploymentAsync))]
+    [EndpointSummary("Continue a paused deployment (after a failed success gate: go on with the next phase)")]
+    public static Task<IResult> ResumeDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:resume")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("AbortDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(AbortDeploymentAsync))]
+    [EndpointSummary("Abort: devices not started never start; devices in progress may finish but cannot report success")]
+    public static Task<IResult> AbortDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:abort")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetDeploymentStatistics"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(StatisticsAsync))]
+    [EndpointSummary("Statistics of up to 100 deployments by id")]
+    public static Task<IResult> GetDeploymentStatistics([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/statistics")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    private static Task<Accepted<DeploymentResponse>> PauseDeploymentAsync(string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
+        ControlAsync(id, "pause", c, s, o, a, ct);
+
+    private static Task<Accepted<DeploymentResponse>> ResumeDeploymentAsync(string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
+        ControlAsync(id, "resume", c, s, o, a, ct);
+
+    private static Task<Accepted<DeploymentResponse>> AbortDeploymentAsync(string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
+        ControlAsync(id, "abort", c, s, o, a, ct);
 
     private static async Task<IResult> CreateAsync(CreateDeploymentRequest request, bool? dryRun, Caller caller, DeviceTargets targets, ArtifactStore artifacts,
         DeploymentStore store, OrchestrationClient orchestrations, Auditor audit, IOptions<FleetOptions> options, TimeProvider clock, CancellationToken ct)

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ServerlessFleet.Functions.Auth;
@@ -17,20 +19,20 @@ public static class DeviceDeploymentsApi
 {
     public const int MaxLogMessages = 10_000;
 
-    public static IEndpointRouteBuilder MapDeviceDeploymentsApi(this IEndpointRouteBuilder app)
-    {
-        var device = app.MapGroup("/api/device/v1/deployments").WithTags("Device API");
-        device.MapGet("/next", NextAsync).WithName("GetNextDeployment")
-            .WithSummary("The deployment due for this device: 204 with X-Poll-After when none; already-installed when artifactName (and artifactVersion, when given) match")
-            .Produces<NextDeploymentResponse>(StatusCodes.Status200OK).Produces(StatusCodes.Status204NoContent)
-            .RequireDevice();
-        device.MapPut("/{id}/status", StatusAsync).WithName("PutDeploymentStatus")
-            .WithSummary("Report progress: downloading, pause_before_*, installing, rebooting, success, failure, already-installed; 409 once aborted or final")
-            .RequireDevice();
-        device.MapPut("/{id}/log", LogAsync).WithName("PutDeploymentLog").WithSummary("Upload the deployment log (replaces an earlier upload; at most 10,000 messages, 1 MB)")
-            .RequireDevice();
-        return app;
-    }
+    [Function("GetNextDeployment"), Tags("Device API"), ProducesResponseType<NextDeploymentResponse>(StatusCodes.Status200OK), ProducesResponseType(StatusCodes.Status204NoContent), RequireDevice, HandledBy(nameof(NextAsync))]
+    [EndpointSummary("The deployment due for this device: 204 with X-Poll-After when none; already-installed when artifactName (and artifactVersion, when given) match")]
+    public static Task<IResult> GetNextDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/device/v1/deployments/next")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("PutDeploymentStatus"), Tags("Device API"), RequireDevice, HandledBy(nameof(StatusAsync))]
+    [EndpointSummary("Report progress: downloading, pause_before_*, installing, rebooting, success, failure, already-installed; 409 once aborted or final")]
+    public static Task<IResult> PutDeploymentStatus([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/device/v1/deployments/{id}/status")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("PutDeploymentLog"), Tags("Device API"), RequireDevice, HandledBy(nameof(LogAsync))]
+    [EndpointSummary("Upload the deployment log (replaces an earlier upload; at most 10,000 messages, 1 MB)")]
+    public static Task<IResult> PutDeploymentLog([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/device/v1/deployments/{id}/log")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<IResult> NextAsync(string? artifactName, string? artifactVersion, string? deviceType, HttpContext context, DeviceCaller caller,
         DeploymentService deployments, ArtifactBlobs blobs, IOptions<FleetOptions> options, CancellationToken ct)

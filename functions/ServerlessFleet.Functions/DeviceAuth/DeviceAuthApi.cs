@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -30,24 +32,35 @@ public static class DeviceAuthApi
     public const string SignatureHeader = "X-Fleet-Signature";
     private const int MaxAuthBodyBytes = 16 * 1024;
 
-    public static IEndpointRouteBuilder MapDeviceAuthApi(this IEndpointRouteBuilder app)
-    {
-        app.MapPost("/api/device/v1/auth", AuthenticateAsync).WithName("AuthenticateDevice").WithTags("Device API")
-            .WithSummary($"Device authentication: body {{identity{{serial,…}}, publicKey (PEM), tenantToken}} signed in {SignatureHeader} (base64; RSA PKCS#1 v1.5 SHA-256, ECDSA P-256 SHA-256 DER or raw r|s, or Ed25519). 200 with a token when accepted; 401 while pending or when rejected")
-            .Accepts<JsonObject>("application/json").Produces<DeviceTokenResponse>(200)
-            .AllowAnonymousAccess();
+    [Function("AuthenticateDevice"), Tags("Device API"), Accepts<JsonObject>("application/json"), ProducesResponseType<DeviceTokenResponse>(200), AllowAnonymousAccess, HandledBy(nameof(AuthenticateAsync))]
+    [EndpointSummary($"Device authentication: body {{identity{{serial,…}}, publicKey (PEM), tenantToken}} signed in {SignatureHeader} (base64; RSA PKCS#1 v1.5 SHA-256, ECDSA P-256 SHA-256 DER or raw r|s, or Ed25519). 200 with a token when accepted; 401 while pending or when rejected")]
+    public static Task<IResult> AuthenticateDevice([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/device/v1/auth")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
-        var admin = app.MapGroup("/api/v1").WithTags("Device admission");
-        admin.MapGet("/device-auth", ListAsync).WithName("ListAuthSets").WithSummary("Auth sets by status (pending, accepted, rejected, preauthorized)").RequireScope(Scopes.FleetManager);
-        admin.MapGet("/device-auth/count", CountAsync).WithName("CountDevicesByStatus").WithSummary("Number of devices with an admission status").RequireScope(Scopes.FleetManager);
-        admin.MapPost("/device-auth/preauthorize", PreauthorizeAsync).WithName("PreauthorizeDevice")
-            .WithSummary("Preauthorize identity + public key: the device is accepted on its first matching request").RequireScope(Scopes.FleetManager);
-        admin.MapDelete("/device-auth/tokens/{jti}", RevokeTokenAsync).WithName("RevokeDeviceToken")
-            .WithSummary("Revoke a device token; the device must authenticate again").RequireScope(Scopes.FleetManager);
-        admin.MapPut("/devices/{serial}/auth/{authSetId}/status", SetStatusAsync).WithName("SetAuthSetStatus")
-            .WithSummary("Accept or reject an auth set (pending→accepted|rejected, rejected→accepted, accepted→rejected)").RequireScope(Scopes.FleetManager);
-        return app;
-    }
+    [Function("ListAuthSets"), Tags("Device admission"), RequireScope(Scopes.FleetManager), HandledBy(nameof(ListAsync))]
+    [EndpointSummary("Auth sets by status (pending, accepted, rejected, preauthorized)")]
+    public static Task<IResult> ListAuthSets([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/device-auth")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("CountDevicesByStatus"), Tags("Device admission"), RequireScope(Scopes.FleetManager), HandledBy(nameof(CountAsync))]
+    [EndpointSummary("Number of devices with an admission status")]
+    public static Task<IResult> CountDevicesByStatus([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/device-auth/count")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("PreauthorizeDevice"), Tags("Device admission"), RequireScope(Scopes.FleetManager), HandledBy(nameof(PreauthorizeAsync))]
+    [EndpointSummary("Preauthorize identity + public key: the device is accepted on its first matching request")]
+    public static Task<IResult> PreauthorizeDevice([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/device-auth/preauthorize")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("RevokeDeviceToken"), Tags("Device admission"), RequireScope(Scopes.FleetManager), HandledBy(nameof(RevokeTokenAsync))]
+    [EndpointSummary("Revoke a device token; the device must authenticate again")]
+    public static Task<IResult> RevokeDeviceToken([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/device-auth/tokens/{jti}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("SetAuthSetStatus"), Tags("Device admission"), RequireScope(Scopes.FleetManager), HandledBy(nameof(SetStatusAsync))]
+    [EndpointSummary("Accept or reject an auth set (pending→accepted|rejected, rejected→accepted, accepted→rejected)")]
+    public static Task<IResult> SetAuthSetStatus([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/v1/devices/{serial}/auth/{authSetId}/status")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<IResult> AuthenticateAsync(HttpContext context, TenantStore tenants, DeviceAdmission admission, CancellationToken ct)
     {

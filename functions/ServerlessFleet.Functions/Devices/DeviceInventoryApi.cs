@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Text.Json.Nodes;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
@@ -11,16 +12,21 @@ public sealed record InventoryItem(string? Name, JsonNode? Value);
 /// <summary>The device reports its inventory (scope <c>inventory</c>): PATCH merges, PUT replaces.</summary>
 public static class DeviceInventoryApi
 {
-    public static IEndpointRouteBuilder MapDeviceInventoryApi(this IEndpointRouteBuilder app)
-    {
-        app.MapPatch("/api/device/v1/inventory", (List<InventoryItem> items, DeviceCaller device, DeviceStore devices, CancellationToken ct) =>
-                WriteAsync(items, replace: false, device, devices, ct))
-            .WithName("PatchDeviceInventory").WithTags("Device API").WithSummary("Upsert inventory attributes [{name, value}]").RequireDevice();
-        app.MapPut("/api/device/v1/inventory", (List<InventoryItem> items, DeviceCaller device, DeviceStore devices, CancellationToken ct) =>
-                WriteAsync(items, replace: true, device, devices, ct))
-            .WithName("ReplaceDeviceInventory").WithTags("Device API").WithSummary("Replace the inventory [{name, value}]").RequireDevice();
-        return app;
-    }
+    [Function("PatchDeviceInventory"), Tags("Device API"), RequireDevice, HandledBy(nameof(PatchDeviceInventoryAsync))]
+    [EndpointSummary("Upsert inventory attributes [{name, value}]")]
+    public static Task<IResult> PatchDeviceInventory([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "api/device/v1/inventory")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ReplaceDeviceInventory"), Tags("Device API"), RequireDevice, HandledBy(nameof(ReplaceDeviceInventoryAsync))]
+    [EndpointSummary("Replace the inventory [{name, value}]")]
+    public static Task<IResult> ReplaceDeviceInventory([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/device/v1/inventory")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    private static Task<IResult> PatchDeviceInventoryAsync(List<InventoryItem> items, DeviceCaller device, DeviceStore devices, CancellationToken ct) =>
+        WriteAsync(items, replace: false, device, devices, ct);
+
+    private static Task<IResult> ReplaceDeviceInventoryAsync(List<InventoryItem> items, DeviceCaller device, DeviceStore devices, CancellationToken ct) =>
+        WriteAsync(items, replace: true, device, devices, ct);
 
     private static async Task<IResult> WriteAsync(List<InventoryItem> items, bool replace, DeviceCaller device, DeviceStore devices, CancellationToken ct)
     {

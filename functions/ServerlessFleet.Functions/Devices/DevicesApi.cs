@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,28 +16,50 @@ namespace ServerlessFleet.Functions.Devices;
 /// <summary>The device registry (API.md §2 "Devices"): fleet:read to read, fleet:manager to write.</summary>
 public static partial class DevicesApi
 {
-    public static IEndpointRouteBuilder MapDevicesApi(this IEndpointRouteBuilder app)
-    {
-        var devices = app.MapGroup("/api/v1/devices").WithTags("Devices");
-        devices.MapPost("", CreateAsync).WithName("CreateDevice").WithSummary("Register a device (Idempotency-Key honoured)")
-            .RequireScope(Scopes.FleetManager).AcceptIdempotencyKey();
-        devices.MapGet("", ListAsync).WithName("ListDevices")
-            .WithSummary("List devices: filters group, tag, hardwareVersion, release, ownerRef, status (repeatable ones match any value), lastSeenSince/Until, maxBatteryPercent, search (+searchType, searchField), attr.<scope>.<name>=<op>:<value>; sort")
-            .RequireScope(Scopes.FleetRead);
-        devices.MapGet("/{serial}", GetAsync).WithName("GetDevice").WithSummary("A device with its attributes (ETag)").RequireScope(Scopes.FleetRead);
-        devices.MapPatch("/{serial}", PatchAsync).WithName("UpdateDevice")
-            .WithSummary("Update name, ownerRef, hardwareVersion or deviceType (If-Match honoured; groups change by move)").RequireScope(Scopes.FleetManager);
-        devices.MapDelete("/{serial}", DecommissionAsync).WithName("DecommissionDevice")
-            .WithSummary("Decommission: the device's auth is revoked and its pending work aborted").RequireScope(Scopes.FleetManager);
-        devices.MapGet("/{serial}/attributes", ListAttributesAsync).WithName("ListDeviceAttributes")
-            .WithSummary("A device's attributes (optionally ?scope=)").RequireScope(Scopes.FleetRead);
-        devices.MapPatch("/{serial}/attributes", UpsertAttributesAsync).WithName("UpsertDeviceAttributes")
-            .WithSummary("Upsert attributes; scopes inventory and tags are writable here").RequireScope(Scopes.FleetManager);
-        devices.MapPut("/{serial}/attributes", ReplaceAttributesAsync).WithName("ReplaceDeviceAttributes")
-            .WithSummary("Replace whole scopes: those written in the body, plus ?scope= (an empty body with ?scope= clears it)").RequireScope(Scopes.FleetManager);
-        devices.MapPut("/{serial}/tags", SetTagsAsync).WithName("SetDeviceTags").WithSummary("Replace the device's tags").RequireScope(Scopes.FleetManager);
-        return app;
-    }
+    [Function("CreateDevice"), Tags("Devices"), RequireScope(Scopes.FleetManager), AcceptIdempotencyKey, HandledBy(nameof(CreateAsync))]
+    [EndpointSummary("Register a device (Idempotency-Key honoured)")]
+    public static Task<IResult> CreateDevice([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/devices")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ListDevices"), Tags("Devices"), RequireScope(Scopes.FleetRead), HandledBy(nameof(ListAsync))]
+    [EndpointSummary("List devices: filters group, tag, hardwareVersion, release, ownerRef, status (repeatable ones match any value), lastSeenSince/Until, maxBatteryPercent, search (+searchType, searchField), attr.<scope>.<name>=<op>:<value>; sort")]
+    public static Task<IResult> ListDevices([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/devices")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetDevice"), Tags("Devices"), RequireScope(Scopes.FleetRead), HandledBy(nameof(GetAsync))]
+    [EndpointSummary("A device with its attributes (ETag)")]
+    public static Task<IResult> GetDevice([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/devices/{serial}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("UpdateDevice"), Tags("Devices"), RequireScope(Scopes.FleetManager), HandledBy(nameof(PatchAsync))]
+    [EndpointSummary("Update name, ownerRef, hardwareVersion or deviceType (If-Match honoured; groups change by move)")]
+    public static Task<IResult> UpdateDevice([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "api/v1/devices/{serial}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("DecommissionDevice"), Tags("Devices"), RequireScope(Scopes.FleetManager), HandledBy(nameof(DecommissionAsync))]
+    [EndpointSummary("Decommission: the device's auth is revoked and its pending work aborted")]
+    public static Task<IResult> DecommissionDevice([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/devices/{serial}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ListDeviceAttributes"), Tags("Devices"), RequireScope(Scopes.FleetRead), HandledBy(nameof(ListAttributesAsync))]
+    [EndpointSummary("A device's attributes (optionally ?scope=)")]
+    public static Task<IResult> ListDeviceAttributes([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/devices/{serial}/attributes")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("UpsertDeviceAttributes"), Tags("Devices"), RequireScope(Scopes.FleetManager), HandledBy(nameof(UpsertAttributesAsync))]
+    [EndpointSummary("Upsert attributes; scopes inventory and tags are writable here")]
+    public static Task<IResult> UpsertDeviceAttributes([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "api/v1/devices/{serial}/attributes")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ReplaceDeviceAttributes"), Tags("Devices"), RequireScope(Scopes.FleetManager), HandledBy(nameof(ReplaceAttributesAsync))]
+    [EndpointSummary("Replace whole scopes: those written in the body, plus ?scope= (an empty body with ?scope= clears it)")]
+    public static Task<IResult> ReplaceDeviceAttributes([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/v1/devices/{serial}/attributes")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("SetDeviceTags"), Tags("Devices"), RequireScope(Scopes.FleetManager), HandledBy(nameof(SetTagsAsync))]
+    [EndpointSummary("Replace the device's tags")]
+    public static Task<IResult> SetDeviceTags([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/v1/devices/{serial}/tags")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     public const int MaxTags = 50;
 

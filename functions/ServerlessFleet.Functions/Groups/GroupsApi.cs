@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
@@ -26,19 +27,35 @@ public sealed record GroupResponse(string Name, string? Description, string? Dev
 /// <summary>Cohorts of devices (API.md §2 "Groups").</summary>
 public static class GroupsApi
 {
-    public static IEndpointRouteBuilder MapGroupsApi(this IEndpointRouteBuilder app)
-    {
-        var groups = app.MapGroup("/api/v1/groups").WithTags("Groups");
-        groups.MapPost("", CreateAsync).WithName("CreateGroup").WithSummary("Create a group (optionally locked to a device type; Idempotency-Key honoured)")
-            .RequireScope(Scopes.FleetManager).AcceptIdempotencyKey();
-        groups.MapGet("", ListAsync).WithName("ListGroups").WithSummary("All groups with device counts; 'unassigned' always exists").RequireScope(Scopes.FleetRead);
-        groups.MapGet("/{name}", GetAsync).WithName("GetGroup").WithSummary("A group with its device counts (ETag)").RequireScope(Scopes.FleetRead);
-        groups.MapPatch("/{name}", PatchAsync).WithName("UpdateGroup").WithSummary("Update description, deviceType lock or desired releases").RequireScope(Scopes.FleetManager);
-        groups.MapDelete("/{name}", DeleteAsync).WithName("DeleteGroup").WithSummary("Delete an empty group (409 if it has devices or is 'unassigned')").RequireScope(Scopes.FleetManager);
-        groups.MapPost("/{name}/devices:move", MoveAsync).WithName("MoveDevicesToGroup")
-            .WithSummary("Move up to 500 devices into the group; ?validateOnly=true reports the effects and changes nothing").RequireScope(Scopes.FleetMove);
-        return app;
-    }
+    [Function("CreateGroup"), Tags("Groups"), RequireScope(Scopes.FleetManager), AcceptIdempotencyKey, HandledBy(nameof(CreateAsync))]
+    [EndpointSummary("Create a group (optionally locked to a device type; Idempotency-Key honoured)")]
+    public static Task<IResult> CreateGroup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/groups")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ListGroups"), Tags("Groups"), RequireScope(Scopes.FleetRead), HandledBy(nameof(ListAsync))]
+    [EndpointSummary("All groups with device counts; 'unassigned' always exists")]
+    public static Task<IResult> ListGroups([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/groups")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetGroup"), Tags("Groups"), RequireScope(Scopes.FleetRead), HandledBy(nameof(GetAsync))]
+    [EndpointSummary("A group with its device counts (ETag)")]
+    public static Task<IResult> GetGroup([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/groups/{name}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("UpdateGroup"), Tags("Groups"), RequireScope(Scopes.FleetManager), HandledBy(nameof(PatchAsync))]
+    [EndpointSummary("Update description, deviceType lock or desired releases")]
+    public static Task<IResult> UpdateGroup([HttpTrigger(AuthorizationLevel.Anonymous, "patch", Route = "api/v1/groups/{name}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("DeleteGroup"), Tags("Groups"), RequireScope(Scopes.FleetManager), HandledBy(nameof(DeleteAsync))]
+    [EndpointSummary("Delete an empty group (409 if it has devices or is 'unassigned')")]
+    public static Task<IResult> DeleteGroup([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/groups/{name}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("MoveDevicesToGroup"), Tags("Groups"), RequireScope(Scopes.FleetMove), HandledBy(nameof(MoveAsync))]
+    [EndpointSummary("Move up to 500 devices into the group; ?validateOnly=true reports the effects and changes nothing")]
+    public static Task<IResult> MoveDevicesToGroup([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/groups/{name}/devices:move")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<Created<GroupResponse>> CreateAsync(CreateGroupRequest request, HttpContext context, Caller caller,
         GroupStore groups, Auditor audit, CancellationToken ct)

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.Storage;
@@ -10,14 +12,10 @@ public static class HealthApi
 {
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
 
-    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
-    {
-        app.MapGet("/api/health", CheckAsync).WithName("Health").WithTags("Operations")
-            .WithSummary("Storage reachability (200 healthy, 503 unhealthy)")
-            .Produces<HealthResponse>(200).Produces<HealthResponse>(503)
-            .AllowAnonymousAccess();
-        return app;
-    }
+    [Function("Health"), Tags("Operations"), ProducesResponseType<HealthResponse>(200), ProducesResponseType<HealthResponse>(503), AllowAnonymousAccess, HandledBy(nameof(CheckAsync))]
+    [EndpointSummary("Storage reachability (200 healthy, 503 unhealthy)")]
+    public static Task<IResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/health")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<IResult> CheckAsync(FleetStorage storage, CancellationToken ct)
     {

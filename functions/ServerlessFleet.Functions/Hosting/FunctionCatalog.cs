@@ -1,63 +1,80 @@
-using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Routing;
+using System.Reflection;
+using Microsoft.Azure.Functions.Worker;
 
 namespace ServerlessFleet.Functions.Hosting;
 
+public enum TriggerKind { Http, Queue, Timer }
+
+/// <summary>One function of the app as its attributes declare it.</summary>
+public sealed record FunctionDescriptor(
+    string Name,
+    MethodInfo Method,
+    TriggerKind Kind,
+    string? Route = null,
+    IReadOnlyList<string>? HttpMethods = null,
+    string? QueueName = null,
+    string? Schedule = null,
+    AccessAttribute? Access = null,
+    bool Idempotent = false,
+    MethodInfo? Handler = null);
+
 /// <summary>
-/// Every function the app exposes, read from the app's own endpoint data source: HTTP routes with their
-/// names and methods, and the trigger endpoints of queue and timer functions.
+/// Every function of the app, read from the <c>[Function]</c> methods of this assembly: the same attributes the
+/// Functions SDK turns into <c>functions.metadata</c>, so what the middleware enforces and what the OpenAPI document
+/// describes cannot drift from what the host routes. Refuses an HTTP function without an access rule or a handler.
 /// </summary>
-public sealed partial class FunctionCatalog
+public sealed class FunctionCatalog
 {
-    private EndpointDataSource? _endpoints;
+    private readonly Dictionary<string, FunctionDescriptor> _byName;
 
-    private IReadOnlyList<FunctionDefinition>? _functions;
+    public FunctionCatalog() : this(typeof(FunctionCatalog).Assembly) { }
 
-    public IReadOnlyList<FunctionDefinition> Functions => _functions ??= Build();
-
-    /// <summary>Reads the app's own data sources: the DI composite is only filled once the pipeline starts.</summary>
-    public void Attach(IEndpointRouteBuilder app) => _endpoints = new CompositeEndpointDataSource(app.DataSources);
-
-    private IReadOnlyList<FunctionDefinition> Build()
+    public FunctionCatalog(Assembly assembly)
     {
-        var functions = new List<FunctionDefinition>();
+        var functions = new List<FunctionDescriptor>();
         var problems = new List<string>();
-        var source = _endpoints ?? throw new InvalidOperationException("The function catalog is not attached to the app.");
-        foreach (var endpoint in source.Endpoints.OfType<RouteEndpoint>())
+        foreach (var method in assembly.GetTypes().SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly)))
         {
-            if (endpoint.Metadata.GetMetadata<TriggerFunctionMetadata>() is { } trigger)
-            {
-                functions.Add(trigger.Function);
-                continue;
-            }
-            var route = endpoint.RoutePattern.RawText?.Trim('/') ?? "";
-            var name = endpoint.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? NameFromRoute(route);
-            var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods
-                .Select(m => m.ToLowerInvariant()).Order(StringComparer.Ordinal).ToList() ?? [];
-            if (endpoint.Metadata.GetMetadata<AccessMetadata>() is null)
-                problems.Add($"HTTP function '{name}' ({route}) declares no access rule (RequireScope, RequireApiKey or AllowAnonymousAccess).");
-            functions.Add(new FunctionDefinition(name, TriggerKind.Http, route, methods));
+            if (method.GetCustomAttribute<FunctionAttribute>() is not { } function) continue;
+            var descriptor = Describe(function.Name, method, problems);
+            if (descriptor is not null) functions.Add(descriptor);
         }
-
-        foreach (var f in functions.Where(f => !ValidName().IsMatch(f.Name)))
-            problems.Add($"Function name '{f.Name}' is not a valid Azure Functions name.");
-        foreach (var group in functions.GroupBy(f => f.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
-            problems.Add($"Function name '{group.Key}' is declared {group.Count()} times.");
+        foreach (var duplicate in functions.GroupBy(f => f.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+            problems.Add($"Function name '{duplicate.Key}' is declared {duplicate.Count()} times.");
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
-        return functions.OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
+        Functions = functions.OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
+        _byName = Functions.ToDictionary(f => f.Name, StringComparer.OrdinalIgnoreCase);
     }
 
-    /// <summary>Endpoints mapped by libraries (the API reference page) get a stable name derived from their route.</summary>
-    private static string NameFromRoute(string route)
+    public IReadOnlyList<FunctionDescriptor> Functions { get; }
+
+    public IEnumerable<FunctionDescriptor> Http => Functions.Where(f => f.Kind == TriggerKind.Http);
+
+    public FunctionDescriptor Get(string name) =>
+        _byName.TryGetValue(name, out var function) ? function : throw new InvalidOperationException($"Unknown function '{name}'.");
+
+    private static FunctionDescriptor? Describe(string name, MethodInfo method, List<string> problems)
     {
-        var words = NonWord().Split(route).Where(w => w.Length > 0)
-            .Select(w => char.ToUpperInvariant(w[0]) + w[1..]);
-        return "Http" + string.Concat(words);
+        foreach (var parameter in method.GetParameters())
+        {
+            if (parameter.GetCustomAttribute<HttpTriggerAttribute>() is { } http)
+            {
+                var access = method.GetCustomAttribute<AccessAttribute>();
+                if (access is null) problems.Add($"HTTP function '{name}' declares no access rule (RequireScope, RequireApiKey, RequireDevice, RequireBootstrapKey or AllowAnonymousAccess).");
+                var handlerName = method.GetCustomAttribute<HandledByAttribute>()?.Method;
+                var handler = handlerName is null ? null
+                    : method.DeclaringType!.GetMethod(handlerName, BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static);
+                if (handler is null) problems.Add($"HTTP function '{name}' names no static handler (HandledBy).");
+                return new FunctionDescriptor(name, method, TriggerKind.Http, http.Route,
+                    (http.Methods ?? []).Select(m => m.ToUpperInvariant()).ToList(), Access: access,
+                    Idempotent: method.IsDefined(typeof(AcceptIdempotencyKeyAttribute)), Handler: handler);
+            }
+            if (parameter.GetCustomAttribute<QueueTriggerAttribute>() is { } queue)
+                return new FunctionDescriptor(name, method, TriggerKind.Queue, QueueName: queue.QueueName);
+            if (parameter.GetCustomAttribute<TimerTriggerAttribute>() is { } timer)
+                return new FunctionDescriptor(name, method, TriggerKind.Timer, Schedule: timer.Schedule);
+        }
+        problems.Add($"Function '{name}' has no HTTP, queue or timer trigger.");
+        return null;
     }
-
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,127}$")]
-    private static partial Regex ValidName();
-
-    [GeneratedRegex("[^A-Za-z0-9]+")]
-    private static partial Regex NonWord();
 }

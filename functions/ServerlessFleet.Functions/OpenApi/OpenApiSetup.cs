@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 using ServerlessFleet.Functions.Hosting;
@@ -7,16 +8,27 @@ using ServerlessFleet.Functions.Hosting;
 namespace ServerlessFleet.Functions.OpenApi;
 
 /// <summary>
-/// The OpenAPI document (ASP.NET Core's generator) and the interactive reference page. Each operation states
-/// its required scope in its description and in <c>x-required-scope</c>, read from the same metadata the
-/// auth middleware enforces.
+/// The OpenAPI document (ASP.NET Core's generator, fed with the functions by <see cref="FunctionApiDescriptions"/>)
+/// and the interactive reference page, both served by anonymous functions. Each operation states its required scope in
+/// its description and in <c>x-required-scope</c>, read from the same attribute the auth middleware enforces.
 /// </summary>
 public static class OpenApiSetup
 {
     public const string DocumentRoute = "/api/openapi/{documentName}.json";
 
-    public static IServiceCollection AddFleetOpenApi(this IServiceCollection services) =>
-        services.AddOpenApi("v1", options =>
+    public static IServiceCollection AddFleetOpenApi(this IServiceCollection services)
+    {
+        services.AddSingleton<FunctionApiDescriptions>();
+        // The generator reads the application's endpoint data source; in the worker that is the functions' description.
+        services.AddSingleton<EndpointDataSource>(sp => sp.GetRequiredService<FunctionApiDescriptions>());
+        services.AddSingleton(sp =>
+        {
+            var endpoints = new EmbeddedEndpoints(sp);
+            endpoints.MapOpenApi(DocumentRoute);
+            endpoints.MapScalarApiReference("/api/docs", options => options.WithTitle("ServerlessFleet API").WithOpenApiRoutePattern(DocumentRoute));
+            return endpoints;
+        });
+        return services.AddOpenApi("v1", options =>
         {
             options.AddDocumentTransformer((document, _, _) =>
             {
@@ -47,14 +59,15 @@ public static class OpenApiSetup
             });
             options.AddOperationTransformer((operation, context, _) =>
             {
-                var access = context.Description.ActionDescriptor.EndpointMetadata.OfType<AccessMetadata>().FirstOrDefault();
+                var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+                var access = metadata.OfType<AccessAttribute>().FirstOrDefault();
                 var requirement = access switch
                 {
-                    ApiKeyAccess { Scope: { } scope } => $"Requires scope `{scope}`.",
-                    ApiKeyAccess => "Requires any valid API key.",
-                    BootstrapAccess => "Requires the bootstrap key.",
-                    DeviceAccess => "Requires a device token (from POST /api/device/v1/auth); API keys are refused.",
-                    AnonymousAccess => "Anonymous.",
+                    RequireScopeAttribute scoped => $"Requires scope `{scoped.Scope}`.",
+                    RequireApiKeyAttribute => "Requires any valid API key.",
+                    RequireBootstrapKeyAttribute => "Requires the bootstrap key.",
+                    RequireDeviceAttribute => "Requires a device token (from POST /api/device/v1/auth); API keys are refused.",
+                    AllowAnonymousAccessAttribute => "Anonymous.",
                     _ => null,
                 };
                 if (requirement is null) return Task.CompletedTask;
@@ -62,24 +75,31 @@ public static class OpenApiSetup
                 operation.Extensions ??= new Dictionary<string, IOpenApiExtension>();
                 operation.Extensions["x-required-scope"] = new JsonNodeExtension(JsonValue.Create(access switch
                 {
-                    ApiKeyAccess a => a.Scope ?? "authenticated",
-                    BootstrapAccess => "bootstrap",
-                    DeviceAccess => "device",
+                    RequireScopeAttribute scoped => scoped.Scope,
+                    RequireApiKeyAttribute => "authenticated",
+                    RequireBootstrapKeyAttribute => "bootstrap",
+                    RequireDeviceAttribute => "device",
                     _ => "anonymous",
                 }));
-                if (access is not AnonymousAccess)
-                    operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(access is DeviceAccess ? "deviceToken" : "apiKey", context.Document)] = [] }];
+                if (access is not AllowAnonymousAccessAttribute)
+                    operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(access is RequireDeviceAttribute ? "deviceToken" : "apiKey", context.Document)] = [] }];
                 return Task.CompletedTask;
             });
         });
+    }
 
-    public static IEndpointRouteBuilder MapFleetOpenApi(this IEndpointRouteBuilder app)
+    [Function("OpenApiDocument"), Tags("Operations"), AllowAnonymousAccess, HandledBy(nameof(ServeAsync)), ExcludeFromDescription]
+    [EndpointSummary("This OpenAPI 3.1 document")]
+    public static Task<IResult> OpenApiDocument([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/openapi/{documentName}.json")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ApiReference"), Tags("Operations"), AllowAnonymousAccess, HandledBy(nameof(ServeAsync)), ExcludeFromDescription]
+    [EndpointSummary("The interactive API reference (Scalar)")]
+    public static Task<IResult> ApiReference([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/docs/{*path}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    private static async Task ServeAsync(HttpContext context, EmbeddedEndpoints endpoints)
     {
-        app.MapOpenApi(DocumentRoute).WithName("OpenApiDocument").AllowAnonymousAccess();
-        app.MapScalarApiReference("/api/docs", options => options
-                .WithTitle("ServerlessFleet API")
-                .WithOpenApiRoutePattern(DocumentRoute))
-            .AllowAnonymousAccess();
-        return app;
+        if (!await endpoints.TryServeAsync(context)) context.Response.StatusCode = StatusCodes.Status404NotFound;
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -27,18 +28,35 @@ public sealed record OrchestrationActionRequest(string? Reason);
 /// <summary>Operator view of the tenant's running deployments and bulk operations (API.md §2 "Operations").</summary>
 public static class OrchestrationsApi
 {
-    public static IEndpointRouteBuilder MapOrchestrationsApi(this IEndpointRouteBuilder app)
-    {
-        var group = app.MapGroup("/api/v1/orchestrations").WithTags("Operations");
-        group.MapGet("", ListAsync).WithName("ListOrchestrations")
-            .WithSummary("List orchestrations (filters: name, status (repeatable), createdAfter, createdBefore)").RequireScope(Scopes.FleetRead);
-        group.MapGet("/{instanceId}", GetAsync).WithName("GetOrchestration").WithSummary("Orchestration status").RequireScope(Scopes.FleetRead);
-        group.MapPost("/{instanceId}:suspend", SuspendAsync).WithName("SuspendOrchestration").WithSummary("Suspend an orchestration").RequireScope(Scopes.FleetAdmin);
-        group.MapPost("/{instanceId}:resume", ResumeAsync).WithName("ResumeOrchestration").WithSummary("Resume a suspended orchestration").RequireScope(Scopes.FleetAdmin);
-        group.MapPost("/{instanceId}:terminate", TerminateAsync).WithName("TerminateOrchestration").WithSummary("Terminate an orchestration").RequireScope(Scopes.FleetAdmin);
-        group.MapDelete("/{instanceId}", PurgeAsync).WithName("PurgeOrchestration").WithSummary("Purge a finished orchestration's state and history").RequireScope(Scopes.FleetAdmin);
-        return app;
-    }
+    [Function("ListOrchestrations"), Tags("Operations"), RequireScope(Scopes.FleetRead), HandledBy(nameof(ListAsync))]
+    [EndpointSummary("List orchestrations (filters: name, status (repeatable), createdAfter, createdBefore)")]
+    public static Task<IResult> ListOrchestrations([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/orchestrations")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetOrchestration"), Tags("Operations"), RequireScope(Scopes.FleetRead), HandledBy(nameof(GetAsync))]
+    [EndpointSummary("Orchestration status")]
+    public static Task<IResult> GetOrchestration([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/orchestrations/{instanceId}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("SuspendOrchestration"), Tags("Operations"), RequireScope(Scopes.FleetAdmin), HandledBy(nameof(SuspendAsync))]
+    [EndpointSummary("Suspend an orchestration")]
+    public static Task<IResult> SuspendOrchestration([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/orchestrations/{instanceId}:suspend")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("ResumeOrchestration"), Tags("Operations"), RequireScope(Scopes.FleetAdmin), HandledBy(nameof(ResumeAsync))]
+    [EndpointSummary("Resume a suspended orchestration")]
+    public static Task<IResult> ResumeOrchestration([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/orchestrations/{instanceId}:resume")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("TerminateOrchestration"), Tags("Operations"), RequireScope(Scopes.FleetAdmin), HandledBy(nameof(TerminateAsync))]
+    [EndpointSummary("Terminate an orchestration")]
+    public static Task<IResult> TerminateOrchestration([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/orchestrations/{instanceId}:terminate")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("PurgeOrchestration"), Tags("Operations"), RequireScope(Scopes.FleetAdmin), HandledBy(nameof(PurgeAsync))]
+    [EndpointSummary("Purge a finished orchestration's state and history")]
+    public static Task<IResult> PurgeOrchestration([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/orchestrations/{instanceId}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<Ok<PagedResponse<OrchestrationResponse>>> ListAsync(HttpContext context, [AsParameters] PagingQuery paging,
         string? name, [FromQuery(Name = "status")] string[]? statuses, DateTimeOffset? createdAfter, DateTimeOffset? createdBefore,

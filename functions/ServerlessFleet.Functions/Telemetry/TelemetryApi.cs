@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -24,26 +25,25 @@ public static class TelemetryApi
 {
     public const int MaxFleetDevices = 500;
 
-    public static IEndpointRouteBuilder MapTelemetryApi(this IEndpointRouteBuilder app)
-    {
-        app.MapPost("/api/device/v1/telemetry", IngestAsync).WithName("PostDeviceTelemetry").WithTags("Device API")
-            .WithSummary("Batch of ≤ 500 samples {type, timestamp, value | values}; types battery, temperature, storage, uptime, location, wifi-strength, metric.<name>")
-            .RequireDevice();
-        var reads = app.MapGroup("/api/v1").WithTags("Telemetry");
-        reads.MapGet("/devices/{serial}/telemetry", HistoryAsync).WithName("GetDeviceTelemetry")
-            .WithSummary("History of one type (?type= required; since, until), newest first; location needs fleet:locate").RequireScope(Scopes.FleetRead);
-        reads.MapGet("/devices/{serial}/telemetry/latest", LatestAsync).WithName("GetDeviceTelemetryLatest")
-            .WithSummary("Newest sample of each type; location only with fleet:locate").RequireScope(Scopes.FleetRead);
-        reads.MapGet("/telemetry/latest", FleetLatestAsync).WithName("GetFleetTelemetryLatest")
-            .WithSummary($"Newest samples for serials (repeatable serial=) or a group (≤ {MaxFleetDevices} devices), optionally one type").RequireScope(Scopes.FleetRead);
-        app.MapTimerFunction("TelemetryRetention", "0 30 3 * * *", async (_, services, ct) =>
-        {
-            var days = services.GetRequiredService<IOptions<FleetOptions>>().Value.TelemetryRetentionDays;
-            var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
-            await services.GetRequiredService<TelemetryStore>().DeleteOlderThanAsync(now.AddDays(-days), ct);
-        });
-        return app;
-    }
+    [Function("PostDeviceTelemetry"), Tags("Device API"), RequireDevice, HandledBy(nameof(IngestAsync))]
+    [EndpointSummary("Batch of ≤ 500 samples {type, timestamp, value | values}; types battery, temperature, storage, uptime, location, wifi-strength, metric.<name>")]
+    public static Task<IResult> PostDeviceTelemetry([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/device/v1/telemetry")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetDeviceTelemetry"), Tags("Telemetry"), RequireScope(Scopes.FleetRead), HandledBy(nameof(HistoryAsync))]
+    [EndpointSummary("History of one type (?type= required; since, until), newest first; location needs fleet:locate")]
+    public static Task<IResult> GetDeviceTelemetry([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/devices/{serial}/telemetry")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetDeviceTelemetryLatest"), Tags("Telemetry"), RequireScope(Scopes.FleetRead), HandledBy(nameof(LatestAsync))]
+    [EndpointSummary("Newest sample of each type; location only with fleet:locate")]
+    public static Task<IResult> GetDeviceTelemetryLatest([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/devices/{serial}/telemetry/latest")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetFleetTelemetryLatest"), Tags("Telemetry"), RequireScope(Scopes.FleetRead), HandledBy(nameof(FleetLatestAsync))]
+    [EndpointSummary("Newest samples for serials (repeatable serial=) or a group (≤ 500 devices), optionally one type")]
+    public static Task<IResult> GetFleetTelemetryLatest([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/telemetry/latest")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<NoContent> IngestAsync(TelemetryBatch batch, DeviceCaller device, TelemetryStore store, TimeProvider clock,
         IOptions<FleetOptions> options, CancellationToken ct)
@@ -102,4 +102,12 @@ public static class TelemetryApi
     {
         if (!caller.Principal.Has(Scopes.FleetLocate)) throw FleetException.Forbidden("Location data requires the 'fleet:locate' scope.");
     }
+}
+
+/// <summary>Deletes telemetry older than <c>Fleet:TelemetryRetentionDays</c>, once a day.</summary>
+public sealed class TelemetryRetention(TelemetryStore store, IOptions<FleetOptions> options, TimeProvider clock)
+{
+    [Function(nameof(TelemetryRetention))]
+    public Task RunAsync([TimerTrigger("0 30 3 * * *")] TimerInfo timer, CancellationToken ct) =>
+        store.DeleteOlderThanAsync(clock.GetUtcNow().AddDays(-options.Value.TelemetryRetentionDays), ct);
 }

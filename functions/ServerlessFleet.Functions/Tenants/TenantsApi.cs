@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
@@ -21,15 +22,15 @@ public sealed record CreatedTenantResponse(TenantResponse Tenant, CreatedApiKeyR
 
 public static class TenantsApi
 {
-    public static IEndpointRouteBuilder MapTenantsApi(this IEndpointRouteBuilder app)
-    {
-        var tenants = app.MapGroup("/api/v1/tenants").WithTags("Tenants");
-        tenants.MapPost("", CreateAsync).WithName("CreateTenant")
-            .WithSummary("Create a tenant and its first owner key (bootstrap key only)").RequireBootstrapKey();
-        tenants.MapGet("/current", GetCurrentAsync).WithName("GetCurrentTenant")
-            .WithSummary("The tenant of the calling key").RequireApiKey();
-        return app;
-    }
+    [Function("CreateTenant"), Tags("Tenants"), RequireBootstrapKey, HandledBy(nameof(CreateAsync))]
+    [EndpointSummary("Create a tenant and its first owner key (bootstrap key only)")]
+    public static Task<IResult> CreateTenant([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/tenants")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
+    [Function("GetCurrentTenant"), Tags("Tenants"), RequireApiKey, HandledBy(nameof(GetCurrentAsync))]
+    [EndpointSummary("The tenant of the calling key")]
+    public static Task<IResult> GetCurrentTenant([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/tenants/current")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
 
     private static async Task<Created<CreatedTenantResponse>> CreateAsync(CreateTenantRequest request, Caller caller,
         TenantStore tenants, ApiKeyStore keys, Auditor audit, TimeProvider clock, CancellationToken ct)

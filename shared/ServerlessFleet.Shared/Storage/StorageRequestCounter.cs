@@ -41,23 +41,26 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         return ProcessNextAsync(message, pipeline);
     }
 
-    private void Record(HttpMessage message)
+    private void Record(HttpMessage message) => Record(message.Request.Method.ToString(), message.Request.Uri.ToUri());
+
+    /// <summary>Counts one request by method and address (also for requests seen on the wire, outside this process's clients).</summary>
+    public void Record(string method, Uri uri)
     {
         // Path: /{account}/{resource}... on the emulator, /{resource}... on Azure; keys look like table(PK,RK).
-        var segments = message.Request.Uri.Path.Trim('/').Split('/');
+        var segments = uri.AbsolutePath.Trim('/').Split('/');
         var resource = segments.Length > 1 && segments[0] == "devstoreaccount1" ? segments[1] : segments[0];
         var paren = resource.IndexOf('(');
         var keys = paren > 0 ? Uri.UnescapeDataString(resource[paren..]) : null;
         if (paren > 0) resource = resource[..paren];
-        _counts.AddOrUpdate($"{message.Request.Method} {resource}", 1, (_, n) => n + 1);
-        if (paren > 0 && keys == "()" && QueryPartition(message.Request.Uri.Query) is { } partition)
+        _counts.AddOrUpdate($"{method} {resource}", 1, (_, n) => n + 1);
+        if (paren > 0 && keys == "()" && QueryPartition(uri.Query) is { } partition)
             _counts.AddOrUpdate($"QUERY {resource} {partition}", 1, (_, n) => n + 1);
         const string marker = "PartitionKey='";
         if (keys?.IndexOf(marker, StringComparison.Ordinal) is >= 0 and var start)
         {
             var from = start + marker.Length;
             var end = keys.IndexOf("',", from, StringComparison.Ordinal);
-            if (end > from) _counts.AddOrUpdate($"{message.Request.Method} {resource} {keys[from..end].Replace("''", "'")}", 1, (_, n) => n + 1);
+            if (end > from) _counts.AddOrUpdate($"{method} {resource} {keys[from..end].Replace("''", "'")}", 1, (_, n) => n + 1);
         }
     }
 

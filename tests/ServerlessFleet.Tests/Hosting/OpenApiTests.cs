@@ -16,15 +16,26 @@ public sealed class OpenApiTests
         var document = await (await (await client.GetAsync("/api/openapi/v1.json")).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
         var paths = document.GetProperty("paths");
         var catalog = server.Services.GetRequiredService<FunctionCatalog>();
-        var documented = catalog.Functions.Where(f => f.Kind == TriggerKind.Http && !f.Route!.StartsWith("api/docs") && !f.Route.StartsWith("api/openapi"));
-        foreach (var function in documented)
+        foreach (var function in catalog.Http.Where(f => !f.Method.IsDefined(typeof(Microsoft.AspNetCore.Routing.ExcludeFromDescriptionAttribute), false)))
         {
             Assert.True(paths.TryGetProperty("/" + function.Route, out var path), $"/{function.Route} is not in the OpenAPI document");
-            foreach (var method in function.Methods!)
+            foreach (var method in function.HttpMethods!)
             {
-                Assert.True(path.TryGetProperty(method, out var operation), $"{method} /{function.Route} is not documented");
-                Assert.True(operation.TryGetProperty("x-required-scope", out _), $"{method} /{function.Route} does not state its scope");
-                Assert.True(operation.GetProperty("responses").TryGetProperty("500", out _));
+                Assert.True(path.TryGetProperty(method.ToLowerInvariant(), out var operation), $"{method} /{function.Route} is not documented");
+                Assert.Equal(function.Name, operation.GetProperty("operationId").GetString());
+                var scope = operation.GetProperty("x-required-scope").GetString();
+                Assert.Equal(function.Access switch
+                {
+                    RequireScopeAttribute s => s.Scope,
+                    RequireApiKeyAttribute => "authenticated",
+                    RequireBootstrapKeyAttribute => "bootstrap",
+                    RequireDeviceAttribute => "device",
+                    _ => "anonymous",
+                }, scope);
+                var responses = operation.GetProperty("responses");
+                var expected = function.Access is AllowAnonymousAccessAttribute ? new[] { "429", "500" } : ["400", "401", "404", "429", "500"];
+                foreach (var status in expected)
+                    Assert.True(responses.TryGetProperty(status, out _), $"{method} /{function.Route} does not list {status}");
             }
         }
         var createKey = paths.GetProperty("/api/v1/api-keys").GetProperty("post");

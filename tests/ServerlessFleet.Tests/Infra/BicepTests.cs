@@ -47,7 +47,7 @@ public sealed class BicepTests
     }
 
     [Fact]
-    public void Arm_output_has_the_custom_handler_app_identity_roles_and_key_vault_references()
+    public void Arm_output_has_the_dotnet_isolated_app_identity_roles_and_key_vault_references()
     {
         var build = Run("build", "main.bicep", "--stdout");
         Assert.Equal(0, build.Exit);
@@ -57,10 +57,12 @@ public sealed class BicepTests
         var app = resources.Single(r => r["type"]!.GetValue<string>() == "Microsoft.Web/sites");
         Assert.Equal("SystemAssigned", app["identity"]!["type"]!.GetValue<string>());
         Assert.True(app["properties"]!["httpsOnly"]!.GetValue<bool>());
-        Assert.Contains("'custom'", app["properties"]!["functionAppConfig"]!.ToString());
+        Assert.Contains("'dotnet-isolated'", app["properties"]!["functionAppConfig"]!.ToString());
+        Assert.Contains("'10.0'", app["properties"]!["functionAppConfig"]!.ToString());
         var template = build.Out;
         Assert.Contains("\"name\": \"FUNCTIONS_WORKER_RUNTIME\",\n", template.Replace("\r", ""));
-        Assert.Contains("\"value\": \"custom\"", template);
+        Assert.Contains("\"value\": \"dotnet-isolated\"", template);
+        Assert.DoesNotContain("\"value\": \"custom\"", template);
         foreach (var secret in new[] { "Fleet__BootstrapKey", "Fleet__DeviceTokens__SigningKeys__0", "Fleet__PageTokenKey" })
             Assert.Contains(secret, template);
         Assert.Contains("@Microsoft.KeyVault(SecretUri=", template);
@@ -82,10 +84,9 @@ public sealed class BicepTests
     [Fact]
     public void Infra_storage_layout_matches_what_the_app_declares()
     {
-        var app = FleetApp.Build([], b => b.Configuration["AzureWebJobsStorage"] = "UseDevelopmentStorage=true");
-        var declared = JsonNode.Parse(FleetApp.StorageLayoutJson(app.Services))!.ToJsonString();
+        var declared = JsonNode.Parse(FleetApp.StorageLayoutJson())!.ToJsonString();
         var committed = JsonNode.Parse(File.ReadAllText(Path.Combine(InfraDir, "storage-layout.json")))!.ToJsonString();
-        Assert.True(declared == committed, "infra/storage-layout.json is stale: run the handler with --write-storage-layout infra/storage-layout.json");
+        Assert.True(declared == committed, "infra/storage-layout.json is stale: run the worker with --write-storage-layout infra/storage-layout.json");
     }
 
     /// <summary>Resources of the template and of every nested module deployment.</summary>

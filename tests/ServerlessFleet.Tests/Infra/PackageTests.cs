@@ -1,17 +1,15 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using ServerlessFleet.DevStorage;
-using ServerlessFleet.Functions;
 using ServerlessFleet.Functions.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace ServerlessFleet.Tests.Infra;
 
 /// <summary>
-/// The deployable function app from tools/package.sh: complete layout, and a handler that starts the way the
-/// Functions host starts it (from bin/, told its port by FUNCTIONS_CUSTOMHANDLER_PORT) and answers /api/health.
+/// The deployable package from tools/package.sh: the worker's publish output with what the Functions host reads
+/// (functions.metadata, worker.config.json, extensions.json, .azurefunctions/), listing every function with its trigger.
 /// </summary>
 public sealed class PackageTests
 {
@@ -20,84 +18,70 @@ public sealed class PackageTests
     private static string BuildPackage()
     {
         var root = RepositoryRoot.Find();
-        var folder = Path.Combine(root, "out", "functionapp");
-        var app = FleetApp.Build([], b => b.Configuration["AzureWebJobsStorage"] = "UseDevelopmentStorage=true");
-        var declared = app.Services.GetRequiredService<FunctionCatalog>().Functions.Select(f => f.Name);
-        // Build it when missing or older than the code (a function without its folder).
-        if (!File.Exists(Path.Combine(folder, "bin", "ServerlessFleet.Functions")) || declared.Any(n => !Directory.Exists(Path.Combine(folder, n))))
+        var zip = Path.Combine(root, "out", "serverlessfleet-functionapp.zip");
+        var worker = Path.Combine(root, "functions", "ServerlessFleet.Functions", "bin");
+        // Build it when missing or older than the worker build.
+        if (!File.Exists(zip) || Directory.EnumerateFiles(worker, "ServerlessFleet.Functions.dll", SearchOption.AllDirectories).Any(f => File.GetLastWriteTimeUtc(f) > File.GetLastWriteTimeUtc(zip)))
         {
             using var build = Process.Start(new ProcessStartInfo("bash", [Path.Combine(root, "tools", "package.sh")]) { WorkingDirectory = root })!;
             build.WaitForExit();
             Assert.Equal(0, build.ExitCode);
         }
+        var folder = Path.Combine(Path.GetTempPath(), $"sf-package-{Guid.NewGuid():n}");
+        ZipFile.ExtractToDirectory(zip, folder);
         return folder;
     }
 
     [Fact]
-    public void Every_declared_function_has_its_function_json_and_host_json_points_at_an_executable()
+    public void Package_holds_what_the_host_reads_and_the_metadata_lists_every_function()
     {
         var folder = Package.Value;
+        foreach (var file in new[] { "host.json", "functions.metadata", "worker.config.json", "extensions.json", "ServerlessFleet.Functions.dll" })
+            Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} is missing from the package");
+        Assert.True(Directory.EnumerateFiles(Path.Combine(folder, ".azurefunctions")).Any(), ".azurefunctions/ is missing or empty");
         var host = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "host.json")))!;
-        var executable = Path.Combine(folder, host["customHandler"]!["description"]!["defaultExecutablePath"]!.GetValue<string>());
-        Assert.True(File.Exists(executable), executable);
-        Assert.True(File.GetUnixFileMode(executable).HasFlag(UnixFileMode.UserExecute), $"{executable} is not executable");
-        Assert.True(host["customHandler"]!["enableForwardingHttpRequest"]!.GetValue<bool>());
+        Assert.Null(host["customHandler"]);
+        Assert.Null(host["extensionBundle"]);
+        Assert.Equal("dotnet-isolated", JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "worker.config.json")))!["description"]!["language"]!.GetValue<string>());
 
-        var app = FleetApp.Build([], b => b.Configuration["AzureWebJobsStorage"] = "UseDevelopmentStorage=true");
-        var functions = app.Services.GetRequiredService<FunctionCatalog>().Functions;
-        foreach (var function in functions)
+        var metadata = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "functions.metadata")))!.AsArray()
+            .ToDictionary(f => f!["name"]!.GetValue<string>(), f => f!["bindings"]!.AsArray().First(b => b!["type"]!.GetValue<string>().EndsWith("Trigger"))!);
+        var catalog = new FunctionCatalog();
+        Assert.Equal(catalog.Functions.Select(f => f.Name).Order(), metadata.Keys.Order());
+        foreach (var function in catalog.Functions)
         {
-            var path = Path.Combine(folder, function.Name, "function.json");
-            Assert.True(File.Exists(path), $"{function.Name}/function.json is missing");
-            Assert.Equal(FunctionJsonGenerator.Generate(function).ToJsonString(), JsonNode.Parse(File.ReadAllText(path))!.ToJsonString());
+            var trigger = metadata[function.Name];
+            switch (function.Kind)
+            {
+                case TriggerKind.Http:
+                    Assert.Equal("httpTrigger", trigger["type"]!.GetValue<string>());
+                    Assert.Equal(function.Route, trigger["route"]!.GetValue<string>());
+                    Assert.Equal(function.HttpMethods!.Select(m => m.ToLowerInvariant()).Order(), trigger["methods"]!.AsArray().Select(m => m!.GetValue<string>()).Order());
+                    Assert.Equal("Anonymous", trigger["authLevel"]!.GetValue<string>());
+                    break;
+                case TriggerKind.Queue:
+                    Assert.Equal("queueTrigger", trigger["type"]!.GetValue<string>());
+                    Assert.Equal(function.QueueName, trigger["queueName"]!.GetValue<string>());
+                    break;
+                case TriggerKind.Timer:
+                    Assert.Equal("timerTrigger", trigger["type"]!.GetValue<string>());
+                    Assert.Equal(function.Schedule, trigger["schedule"]!.GetValue<string>());
+                    break;
+            }
         }
-        var folders = Directory.GetDirectories(folder).Select(Path.GetFileName).Where(n => n != "bin");
-        Assert.Equal(functions.Select(f => f.Name).Order(), folders.Order());
-        Assert.True(File.Exists(Path.Combine(RepositoryRoot.Find(), "out", "serverlessfleet-functionapp.zip")));
     }
 
     [Fact]
-    public async Task Packaged_handler_starts_like_under_the_host_and_answers_health()
+    public async Task Packaged_worker_runs_under_the_local_host_and_answers_health()
     {
-        var folder = Package.Value;
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0)) { listener.Start(); port = ((IPEndPoint)listener.LocalEndpoint).Port; }
-        var start = new ProcessStartInfo(Path.Combine(folder, "bin", "ServerlessFleet.Functions"))
+        await using var host = await LocalHostProcess.StartAsync(Package.Value, new Dictionary<string, string?>
         {
-            WorkingDirectory = Path.Combine(folder, "bin"),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString();
-        start.Environment["AzureWebJobsStorage"] = Azurite.ConnectionString;
-        start.Environment["Fleet__BootstrapKey"] = "package-test-bootstrap-key-0123456789";
-        using var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (true)
-            {
-                try
-                {
-                    var response = await http.GetAsync("/api/health");
-                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                    Assert.Contains("healthy", await response.Content.ReadAsStringAsync());
-                    return;
-                }
-                catch (HttpRequestException) when (DateTime.UtcNow < deadline && !process.HasExited)
-                {
-                    await Task.Delay(250);
-                }
-            }
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-        }
+            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["Fleet__BootstrapKey"] = "package-test-bootstrap-key-0123456789",
+        }, hostBuild: LocalHostProcess.HostBuildOfThisRun());
+        using var http = new HttpClient { BaseAddress = host.BaseAddress };
+        var response = await http.GetAsync("/api/health");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("healthy", await response.Content.ReadAsStringAsync());
     }
 }

@@ -2,8 +2,6 @@ using ServerlessFleet.DevStorage;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.Functions;
@@ -11,59 +9,65 @@ using ServerlessFleet.Functions;
 namespace ServerlessFleet.Tests.Infrastructure;
 
 /// <summary>
-/// The real custom handler on Kestrel at a free loopback port, talking to Azurite, with the local trigger
-/// dispatcher running: the same code path the Functions host drives in production.
+/// The real worker, run by the local Functions host on a free loopback port and talking to Azurite: requests go over
+/// loopback through the host to the worker, queue and timer functions are driven by the host. <see cref="Services"/> is
+/// the app's own service graph built in the test process, for reaching storage as the app does.
 /// </summary>
 public sealed class FleetServer : IAsyncDisposable
 {
     public const string BootstrapKey = "test-bootstrap-key-0123456789abcdef";
     public const long ArtifactLimitBytes = 40L * 1024 * 1024;
-    // One server for the whole run: every server sharing a storage account must know the same functions and
-    // orchestrators (as in production), so the probe functions and test orchestrations live here too.
-    private static readonly Lazy<Task<FleetServer>> SharedInstance = new(() => StartAsync(
-        new Dictionary<string, string?>
-        {
-            ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
-            ["Fleet:MaxArtifactBytes"] = ArtifactLimitBytes.ToString(),
-            // Every anonymous request of the run comes from one loopback address.
-            ["Fleet:RateLimits:AnonymousPerMinute"] = "100000",
-            ["Fleet:DeploymentCheckSeconds"] = "1",
-        },
-        ProbeServer.Map,
-        Orchestration.TestOrchestrations.Register));
-
-    private readonly WebApplication _app;
-
-    private FleetServer(WebApplication app, Uri baseAddress)
+    // One server for the whole run: every worker sharing a storage account must know the same functions (as in production).
+    private static readonly Lazy<Task<FleetServer>> SharedInstance = new(() => StartAsync(new Dictionary<string, string?>
     {
-        _app = app;
-        BaseAddress = baseAddress;
+        ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
+        ["Fleet:MaxArtifactBytes"] = ArtifactLimitBytes.ToString(),
+        // Every anonymous request of the run comes from one loopback address.
+        ["Fleet:RateLimits:AnonymousPerMinute"] = "100000",
+        // Tests poll as fast as they can while waiting for an outcome; the per-device budget is tested with its own setting.
+        ["Fleet:RateLimits:DevicePerMinute"] = "100000",
+        ["Fleet:DeploymentCheckSeconds"] = "1",
+    }));
+
+    private readonly LocalHostProcess _host;
+    private readonly ServiceProvider _services;
+    private readonly StorageTap _tap;
+
+    private FleetServer(LocalHostProcess host, ServiceProvider services, StorageTap tap)
+    {
+        _host = host;
+        _services = services;
+        _tap = tap;
     }
 
-    public Uri BaseAddress { get; }
-    public IServiceProvider Services => _app.Services;
+    public Uri BaseAddress => _host.BaseAddress;
+    public IServiceProvider Services => _services;
+    public LocalHostProcess Host => _host;
 
     /// <summary>The server the tests share; each test class works in its own tenant. Failed messages are retried at once.</summary>
     public static Task<FleetServer> Shared => SharedInstance.Value;
 
-    public static async Task<FleetServer> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplication>? mapAdditional = null,
-        Action<IServiceCollection>? services = null)
+    public static async Task<FleetServer> StartAsync(IDictionary<string, string?>? settings = null)
     {
-        var app = FleetApp.Build(["--urls", "http://127.0.0.1:0"], builder =>
+        var all = new Dictionary<string, string?>
         {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["AzureWebJobsStorage"] = Azurite.ConnectionString,
-                ["Fleet:BootstrapKey"] = BootstrapKey,
-                ["Fleet:DefaultTenant"] = "default",
-                ["Fleet:PageTokenKey"] = "test-page-token-key",
-                ["Logging:LogLevel:Default"] = "Warning",
-            });
-            if (settings is not null) builder.Configuration.AddInMemoryCollection(settings);
-            services?.Invoke(builder.Services);
-        }, mapAdditional);
-        await app.StartAsync();
-        return new FleetServer(app, new Uri(app.Urls.First()));
+            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["Fleet:BootstrapKey"] = BootstrapKey,
+            ["Fleet:DefaultTenant"] = "default",
+            ["Fleet:PageTokenKey"] = "test-page-token-key",
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
+        // The worker's table traffic passes the tap, so tests can count what a request costs in storage.
+        var tap = await StorageTap.StartAsync(StorageTap.TableEndpoint(Azurite.ConnectionString));
+        var workerSettings = all.ToDictionary(s => s.Key.Replace(":", "__"), s => s.Value);
+        workerSettings["AzureWebJobsStorage"] = StorageTap.Tapped(Azurite.ConnectionString, tap.Address);
+        var host = await LocalHostProcess.StartAsync(LocalHostProcess.WorkerBuild("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"), workerSettings);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(all).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+        FleetApp.AddServices(services, configuration);
+        services.AddSingleton(tap.Counter);
+        return new FleetServer(host, services.BuildServiceProvider(), tap);
     }
 
     public HttpClient Client(string? apiKey = null)
@@ -86,8 +90,9 @@ public sealed class FleetServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _host.DisposeAsync();
+        await _services.DisposeAsync();
+        await _tap.DisposeAsync();
     }
 }
 

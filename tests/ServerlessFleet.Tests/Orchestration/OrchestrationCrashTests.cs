@@ -12,7 +12,7 @@ namespace ServerlessFleet.Tests.Orchestration;
 public sealed class OrchestrationCrashTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private FleetServer _server = null!;
+    private RuntimeHarness _server = null!;
     private OrchestrationClient _client = null!;
     private OrchestrationWorker _worker = null!;
 

@@ -6,11 +6,11 @@ using ServerlessFleet.Tests.Infrastructure;
 
 namespace ServerlessFleet.Tests.Orchestration;
 
-/// <summary>The durable runtime on Azurite, driven by the local dispatcher through the queue functions.</summary>
+/// <summary>The durable runtime on Azurite, driven through its queues by the harness.</summary>
 public sealed class OrchestrationRuntimeTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private FleetServer _server = null!;
+    private RuntimeHarness _server = null!;
     private OrchestrationClient _client = null!;
 
     public async Task InitializeAsync()

@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using System.Net.Http.Json;
+using ServerlessFleet.Shared.Actions;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.Orchestration;
 using ServerlessFleet.Tests.Infrastructure;
@@ -13,16 +15,25 @@ public sealed class OrchestrationsApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var server = await TestOrchestrations.Server;
+        var server = await FleetServer.Shared;
         _tenant = await server.CreateTenantAsync("orch");
         _client = server.Services.GetRequiredService<OrchestrationClient>();
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
 
+    /// <summary>A bulk action of two batches an hour apart: its orchestration runs in the app and waits on a durable timer.</summary>
     private async Task<string> StartWaitingAsync()
     {
-        var id = await _client.StartAsync("WaitForever", "x", $"api-{Guid.NewGuid():n}", _tenant.TenantId);
+        var devices = await TestDevices.SeedAdmittedAsync(_tenant, 2, $"orch-{Guid.NewGuid():n}"[..12]);
+        using var owner = _tenant.OwnerClient();
+        var created = await owner.PostAsJsonAsync("/api/v1/actions", new
+        {
+            type = "reboot",
+            devices = devices.Select(d => d.Serial),
+            rollout = new { batchSize = 1, batchDelaySeconds = 3600 },
+        });
+        var id = (await (await created.AssertStatusAsync(HttpStatusCode.Accepted)).JsonAsync()).GetProperty("orchestrationId").GetString()!;
         await Eventually.WaitAsync(async () => (await _client.GetStatusAsync(id))!.RuntimeStatus, s => s == OrchestrationRuntimeStatus.Running);
         return id;
     }
@@ -36,10 +47,10 @@ public sealed class OrchestrationsApiTests : IAsyncLifetime
         Assert.Equal("Running", body.GetProperty("runtimeStatus").GetString());
         foreach (var field in new[] { "instanceId", "name", "runtimeStatus", "customStatus", "input", "output", "createdTime", "lastUpdatedTime" })
             Assert.True(body.TryGetProperty(field, out _), $"missing {field}");
-        Assert.Equal("WaitForever", body.GetProperty("name").GetString());
-        Assert.Equal("x", body.GetProperty("input").GetString());
+        Assert.Equal(BulkActionOrchestrator.Name, body.GetProperty("name").GetString());
+        Assert.Equal(_tenant.TenantId, body.GetProperty("input").GetProperty("tenantId").GetString());
 
-        var list = await (await reader.GetAsync("/api/v1/orchestrations?status=Running&name=WaitForever")).JsonAsync();
+        var list = await (await reader.GetAsync($"/api/v1/orchestrations?status=Running&name={BulkActionOrchestrator.Name}")).JsonAsync();
         Assert.Contains(list.GetProperty("data").EnumerateArray(), o => o.GetProperty("instanceId").GetString() == id);
         await (await reader.GetAsync("/api/v1/orchestrations?status=Sleeping")).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
     }

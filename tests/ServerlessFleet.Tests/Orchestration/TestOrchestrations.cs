@@ -20,7 +20,7 @@ public static class TestOrchestrations
 
     public static TestFaults Faults { get; } = new();
 
-    public static Task<FleetServer> Server => FleetServer.Shared;
+    public static Task<RuntimeHarness> Server => RuntimeHarness.Shared;
 
     public static void Register(IServiceCollection services)
     {

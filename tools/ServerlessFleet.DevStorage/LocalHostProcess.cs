@@ -1,0 +1,105 @@
+using System.Diagnostics;
+
+namespace ServerlessFleet.DevStorage;
+
+/// <summary>
+/// The local Functions host (tools/ServerlessFleet.LocalHost) running a worker build, as a process of its own on a free
+/// loopback port: started with the app settings given, ready once it prints that it started, stopped with its worker.
+/// </summary>
+public sealed class LocalHostProcess : IAsyncDisposable
+{
+    private const string ReadyLine = "[host] Host started: ";
+    private readonly Process _process;
+    private readonly Queue<string> _output = new();
+
+    private LocalHostProcess(Process process, Uri baseAddress)
+    {
+        _process = process;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+    public Process Process => _process;
+    public Task<int> Exited { get; private set; } = Task.FromResult(0);
+
+    /// <summary>The last lines the host and worker printed, for a failure message.</summary>
+    public string RecentOutput
+    {
+        get { lock (_output) return string.Join(Environment.NewLine, _output); }
+    }
+
+    /// <summary>The build output of a worker project of this repository (same configuration as the caller).</summary>
+    public static string WorkerBuild(string projectDirectory, string assemblyName)
+    {
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        var folder = Path.Combine(RepositoryRoot.Find(), projectDirectory, "bin", configuration, "net10.0");
+        if (!File.Exists(Path.Combine(folder, assemblyName + ".dll")))
+            throw new InvalidOperationException($"{assemblyName} is not built at {folder}; build the solution first.");
+        return folder;
+    }
+
+    /// <summary>The local host's build of the same configuration as the caller.</summary>
+    public static string HostBuildOfThisRun() => Path.Combine(WorkerBuild("tools/ServerlessFleet.LocalHost", "ServerlessFleet.LocalHost"), "ServerlessFleet.LocalHost.dll");
+
+    public static async Task<LocalHostProcess> StartAsync(string appDirectory, IReadOnlyDictionary<string, string?> settings, TimeSpan? startTimeout = null,
+        string? hostBuild = null)
+    {
+        var hostDll = hostBuild ?? HostBuildOfThisRun();
+        if (!File.Exists(hostDll)) throw new InvalidOperationException($"The local host is not built at {hostDll}; build the solution first.");
+        var port = Azurite.FreePort();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { hostDll, "--app", appDirectory, "--port", port.ToString() },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var (key, value) in settings) start.Environment[key] = value;
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var exited = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.Exited += (_, _) => exited.TrySetResult(process.ExitCode);
+        var host = new LocalHostProcess(process, new Uri($"http://127.0.0.1:{port}")) { Exited = exited.Task };
+        // LOCALHOST_LOG=<file> keeps everything the host and worker print, for looking into a failed run.
+        var logFile = Environment.GetEnvironmentVariable("LOCALHOST_LOG") is { Length: > 0 } path ? TextWriter.Synchronized(File.AppendText(path)) : null;
+        void Line(string? line)
+        {
+            if (line is null) return;
+            logFile?.WriteLine(line);
+            logFile?.Flush();
+            lock (host._output)
+            {
+                host._output.Enqueue(line);
+                if (host._output.Count > 200) host._output.Dequeue();
+            }
+            if (line.Contains(ReadyLine, StringComparison.Ordinal)) ready.TrySetResult();
+        }
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => host.Kill();
+
+        var first = await Task.WhenAny(ready.Task, exited.Task, Task.Delay(startTimeout ?? TimeSpan.FromSeconds(120)));
+        if (first != ready.Task)
+        {
+            host.Kill();
+            throw new InvalidOperationException($"The local host did not start ({(first == exited.Task ? $"exit code {exited.Task.Result}" : "timed out")}):{Environment.NewLine}{host.RecentOutput}");
+        }
+        return host;
+    }
+
+    public void Kill()
+    {
+        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill();
+        await Exited.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { });
+        _process.Dispose();
+    }
+}

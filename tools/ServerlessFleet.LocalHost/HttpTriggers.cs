@@ -1,0 +1,127 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Azure.Functions.Worker.Grpc.Messages;
+
+namespace ServerlessFleet.LocalHost;
+
+/// <summary>
+/// Serves the HTTP-triggered functions: each function's route (host.json routePrefix + the trigger's route) and methods
+/// become an endpoint; a matching request is sent to the worker as an invocation and, at the same time, forwarded to the
+/// worker's own HTTP server with <c>x-ms-invocation-id</c> (ASP.NET Core integration), whose answer is streamed back.
+/// </summary>
+public sealed class HttpTriggers(WorkerChannel channel, HostSettings settings, HostLog log)
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer", "Host",
+    };
+
+    private readonly HttpClient _forward = new(new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        UseProxy = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+    }) { Timeout = Timeout.InfiniteTimeSpan };
+
+    public void Map(IEndpointRouteBuilder app, IEnumerable<LoadedFunction> functions, Uri workerUri)
+    {
+        foreach (var function in functions)
+        {
+            var route = function.Trigger["route"]?.GetValue<string>() ?? function.Name;
+            var template = string.IsNullOrEmpty(settings.RoutePrefix) ? route : $"{settings.RoutePrefix}/{route}";
+            var methods = function.Trigger["methods"]?.AsArray().Select(m => m!.GetValue<string>().ToUpperInvariant()).ToArray();
+            var endpoint = app.MapMethods("/" + template, methods is { Length: > 0 } ? methods : ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                context => ForwardAsync(context, function, workerUri));
+            endpoint.WithDisplayName(function.Name);
+        }
+    }
+
+    private async Task ForwardAsync(HttpContext context, LoadedFunction function, Uri workerUri)
+    {
+        // The host's own body limit (100 MB) applies before the worker's; the worker enforces its own.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = 100L * 1024 * 1024;
+        var invocationId = Guid.NewGuid().ToString();
+        var invocation = channel.InvokeAsync(function, new TypedData { Http = Describe(context) }, Metadata(context), settings.FunctionTimeout, invocationId);
+
+        var target = new Uri(workerUri, context.Request.Path + context.Request.QueryString);
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), target);
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+            request.Content = new StreamContent(context.Request.Body);
+        foreach (var (name, values) in context.Request.Headers)
+        {
+            if (HopByHop.Contains(name)) continue;
+            if (!request.Headers.TryAddWithoutValidation(name, values.ToArray())) request.Content?.Headers.TryAddWithoutValidation(name, values.ToArray());
+        }
+        request.Headers.TryAddWithoutValidation("x-ms-invocation-id", invocationId);
+        request.Headers.TryAddWithoutValidation("X-Forwarded-For", context.Connection.RemoteIpAddress?.ToString());
+        request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", context.Request.Scheme);
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _forward.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            log.Host($"{function.Name}: the worker did not answer the request ({e.Message}).");
+            await FailedAsync(context, invocation);
+            return;
+        }
+        using (response)
+        {
+            context.Response.StatusCode = (int)response.StatusCode;
+            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+                if (!HopByHop.Contains(name)) context.Response.Headers[name] = values.ToArray();
+            await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            await body.CopyToAsync(context.Response.Body, context.RequestAborted);
+        }
+        await LogFailureAsync(function, invocation);
+    }
+
+    private async Task FailedAsync(HttpContext context, Task<InvocationResponse> invocation)
+    {
+        if (!context.Response.HasStarted) context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+        try { await invocation; }
+        catch (Exception) { }
+    }
+
+    private async Task LogFailureAsync(LoadedFunction function, Task<InvocationResponse> invocation)
+    {
+        try
+        {
+            var result = await invocation;
+            if (result.Result.Status != StatusResult.Types.Status.Success)
+                log.Host($"{function.Name} failed: {result.Result.Exception?.Message}");
+        }
+        catch (Exception e)
+        {
+            log.Host($"{function.Name}: {e.Message}");
+        }
+    }
+
+    private static RpcHttp Describe(HttpContext context)
+    {
+        var http = new RpcHttp
+        {
+            Method = context.Request.Method,
+            Url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}{context.Request.QueryString}",
+        };
+        foreach (var (name, values) in context.Request.Headers) http.Headers[name.ToLowerInvariant()] = values.ToString();
+        foreach (var (name, values) in context.Request.Query) http.Query[name] = values.ToString();
+        foreach (var (name, value) in context.Request.RouteValues) http.Params[name] = value?.ToString() ?? "";
+        return http;
+    }
+
+    /// <summary>The trigger metadata the host sends with an HTTP invocation: route values by name, Query and Headers as JSON.</summary>
+    private static Dictionary<string, TypedData> Metadata(HttpContext context)
+    {
+        var metadata = new Dictionary<string, TypedData>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in context.Request.RouteValues) metadata[name] = new TypedData { String = value?.ToString() ?? "" };
+        metadata["Query"] = new TypedData { Json = JsonSerializer.Serialize(context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString())) };
+        metadata["Headers"] = new TypedData { Json = JsonSerializer.Serialize(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString())) };
+        return metadata;
+    }
+}

@@ -1,0 +1,26 @@
+using Microsoft.Azure.Functions.Worker.Grpc.Messages;
+using ServerlessFleet.LocalHost;
+
+// Usage: ServerlessFleet.LocalHost --app <worker build or publish folder> [--port 7071] [--settings local.settings.json] [--verbose]
+string? Option(string name) => Array.IndexOf(args, name) is >= 0 and var i && i + 1 < args.Length ? args[i + 1] : null;
+var app = Option("--app");
+if (app is null)
+{
+    Console.Error.WriteLine("usage: ServerlessFleet.LocalHost --app <folder> [--port 7071] [--settings local.settings.json] [--verbose]");
+    return 2;
+}
+var options = new LocalHostOptions(app, int.TryParse(Option("--port"), out var port) ? port : 7071, Option("--settings"),
+    args.Contains("--verbose") ? RpcLog.Types.Level.Debug : RpcLog.Types.Level.Information);
+var log = new HostLog(options.LogLevel);
+var stopping = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopping.Cancel(); };
+AppDomain.CurrentDomain.ProcessExit += (_, _) => stopping.Cancel();
+try
+{
+    return await new FunctionsHost(options, log).RunAsync(stopping.Token);
+}
+catch (HostStartupException e)
+{
+    log.Host(e.Message);
+    return 1;
+}
