@@ -62,7 +62,20 @@ public static class FleetApp
         return builder;
     }
 
-    /// <summary>Everything the functions use; tests and benchmarks build the same graph to reach storage as the app does.</summary>
+    /// <summary>
+    /// The app's service graph outside the worker, from configuration-style settings (<c>Fleet:BootstrapKey</c>): tools and
+    /// tests reach storage exactly as the functions do.
+    /// </summary>
+    public static ServiceProvider BuildServices(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? configure = null)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+        AddServices(services, configuration);
+        configure?.Invoke(services);
+        return services.BuildServiceProvider();
+    }
+
+    /// <summary>Everything the functions use.</summary>
     public static IServiceCollection AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<FleetOptions>().Bind(configuration.GetSection(FleetOptions.Section))
@@ -113,6 +126,7 @@ public static class FleetApp
         services.AddSingleton<BlobLinks>();
         services.AddSingleton<ArtifactBlobs>();
         services.AddSingleton<FunctionCatalog>();
+        services.AddSingleton<FunctionHandlers>();
         return services;
     }
 

@@ -37,12 +37,8 @@ internal sealed class BenchHost : IAsyncDisposable
             ["Fleet:RateLimits:DevicePerMinute"] = "10000000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
-        var host = await LocalHostProcess.StartAsync(LocalHostProcess.WorkerBuild("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"),
-            all.ToDictionary(s => s.Key.Replace(":", "__"), s => s.Value));
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(all).Build();
-        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
-        FleetApp.AddServices(services, configuration);
-        return new BenchHost(host, services.BuildServiceProvider());
+        var host = await LocalHostProcess.StartAsync(LocalHostProcess.BuildOutput("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"), all);
+        return new BenchHost(host, FleetApp.BuildServices(all));
     }
 
     public async ValueTask DisposeAsync()

@@ -19,7 +19,6 @@ public sealed class LocalHostProcess : IAsyncDisposable
     }
 
     public Uri BaseAddress { get; }
-    public Process Process => _process;
     public Task<int> Exited { get; private set; } = Task.FromResult(0);
 
     /// <summary>The last lines the host and worker printed, for a failure message.</summary>
@@ -28,8 +27,8 @@ public sealed class LocalHostProcess : IAsyncDisposable
         get { lock (_output) return string.Join(Environment.NewLine, _output); }
     }
 
-    /// <summary>The build output of a worker project of this repository (same configuration as the caller).</summary>
-    public static string WorkerBuild(string projectDirectory, string assemblyName)
+    /// <summary>The build output of a project of this repository (same configuration as the caller).</summary>
+    public static string BuildOutput(string projectDirectory, string assemblyName)
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
         var folder = Path.Combine(RepositoryRoot.Find(), projectDirectory, "bin", configuration, "net10.0");
@@ -39,8 +38,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
     }
 
     /// <summary>The local host's build of the same configuration as the caller.</summary>
-    public static string HostBuildOfThisRun() => Path.Combine(WorkerBuild("tools/ServerlessFleet.LocalHost", "ServerlessFleet.LocalHost"), "ServerlessFleet.LocalHost.dll");
+    public static string HostBuildOfThisRun() => Path.Combine(BuildOutput("tools/ServerlessFleet.LocalHost", "ServerlessFleet.LocalHost"), "ServerlessFleet.LocalHost.dll");
 
+    /// <param name="settings">App settings in configuration form (<c>Fleet:BootstrapKey</c>); the worker gets them as environment variables.</param>
     public static async Task<LocalHostProcess> StartAsync(string appDirectory, IReadOnlyDictionary<string, string?> settings, TimeSpan? startTimeout = null,
         string? hostBuild = null)
     {
@@ -54,7 +54,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var (key, value) in settings) start.Environment[key] = value;
+        foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__")] = value;
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var exited = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -70,7 +70,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
             lock (host._output)
             {
                 host._output.Enqueue(line);
-                if (host._output.Count > 200) host._output.Dequeue();
+                if (host._output.Count > 2000) host._output.Dequeue();
             }
             if (line.Contains(ReadyLine, StringComparison.Ordinal)) ready.TrySetResult();
         }

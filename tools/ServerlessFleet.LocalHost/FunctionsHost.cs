@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Azure.Functions.Worker.Grpc.Messages;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace ServerlessFleet.LocalHost;
 
@@ -33,52 +34,41 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
         var loading = channel.Loaded.Task;
         var first = await Task.WhenAny(loading, exited, Task.Delay(TimeSpan.FromSeconds(90), stopping));
         if (first != loading)
-        {
-            log.Host(first == exited ? await exited + " before its functions were loaded." : "The worker did not load its functions within 90 s.");
-            return 1;
-        }
-        IReadOnlyList<LoadedFunction> functions;
-        try { functions = await loading; }
-        catch (HostStartupException e) { log.Host(e.Message); return 1; }
+            throw new HostStartupException(first == exited ? $"{await exited} Its functions were never loaded." : "The worker did not load its functions within 90 s.");
+        var functions = await loading;
         if (functions.FirstOrDefault(f => !Supported.Contains(f.TriggerType)) is { } unsupported)
-        {
-            log.Host($"Function {unsupported.Name} has a {unsupported.TriggerType}, which this host does not run (supported: HTTP, queue, timer).");
-            return 1;
-        }
+            throw new HostStartupException($"Function {unsupported.Name} has a {unsupported.TriggerType}, which this host does not run (supported: HTTP, queue, timer).");
 
         using var triggers = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        List<Task> running;
         await using var http = await StartHttpAsync(channel, host, functions);
-        try
-        {
-            running = functions.Where(f => f.TriggerType.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
-                .Select(f => QueueListener.Create(f, settings, host, channel, log).RunAsync(triggers.Token))
-                .Concat(functions.Where(f => f.TriggerType.Equals("timerTrigger", StringComparison.OrdinalIgnoreCase))
-                    .Select(f => TimerSchedule.Create(f, host, channel, log).RunAsync(triggers.Token)))
-                .ToList();
-        }
-        catch (HostStartupException e) { log.Host(e.Message); return 1; }
+        var running = functions.Where(f => f.TriggerType.Equals("queueTrigger", StringComparison.OrdinalIgnoreCase))
+            .Select(f => QueueListener.Create(f, settings, host, channel, log).RunAsync(triggers.Token))
+            .Concat(functions.Where(f => f.TriggerType.Equals("timerTrigger", StringComparison.OrdinalIgnoreCase))
+                .Select(f => TimerSchedule.Create(f, host, channel, log).RunAsync(triggers.Token)))
+            .ToList();
 
         var address = http.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         log.Host($"Host started: {address} ({functions.Count} functions: {string.Join(", ", functions.Select(f => f.Name).Order(StringComparer.Ordinal))})");
 
-        var failed = running.Select(t => t.ContinueWith(r => r.IsFaulted ? $"A trigger listener failed: {r.Exception!.GetBaseException().Message}" : null,
-            TaskScheduler.Default)).ToList();
-        var stopped = Task.Delay(Timeout.Infinite, stopping).ContinueWith(_ => (string?)null, TaskScheduler.Default);
-        while (true)
+        // The host runs until it is stopped, the worker exits, or a trigger listener fails.
+        var failure = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = exited.ContinueWith(t => failure.TrySetResult(t.Result), TaskScheduler.Default);
+        foreach (var listener in running)
+            _ = listener.ContinueWith(t => failure.TrySetResult($"A trigger listener failed: {t.Exception!.GetBaseException().Message}"),
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        try
         {
-            var ended = await Task.WhenAny(failed.Append(exited!).Append(stopped));
-            var reason = await ended;
-            if (ended == stopped)
-            {
-                log.Host("Stopping.");
-                await triggers.CancelAsync();
-                return 0;
-            }
-            if (reason is null) { failed.Remove(ended); continue; }
-            log.Host(reason);
-            await triggers.CancelAsync();
+            log.Host(await failure.Task.WaitAsync(stopping));
             return 1;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            log.Host("Stopping.");
+            return 0;
+        }
+        finally
+        {
+            await triggers.CancelAsync();
         }
     }
 
@@ -107,7 +97,13 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
         builder.Logging.ClearProviders();
         // A dead worker must not keep the host waiting on requests that can no longer complete.
         builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(2));
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Port));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, options.Port);
+            // The host's own body limit (100 MB) applies before the worker's; the worker enforces its own.
+            k.Limits.MaxRequestBodySize = 100L * 1024 * 1024;
+        });
+        builder.Services.AddHttpForwarder();
         var app = builder.Build();
         var httpFunctions = functions.Where(f => f.TriggerType.Equals("httpTrigger", StringComparison.OrdinalIgnoreCase)).ToList();
         if (httpFunctions.Count > 0)
@@ -116,7 +112,7 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
                 throw new HostStartupException("The worker has HTTP functions but no HTTP server (ASP.NET Core integration); this host only proxies to one.");
             // The worker listens on localhost; loopback by address avoids a name lookup per request.
             var uri = new UriBuilder(workerUri) { Host = "127.0.0.1" }.Uri;
-            new HttpTriggers(channel, host, log).Map(app, httpFunctions, uri);
+            new HttpTriggers(channel, host, log, app.Services.GetRequiredService<IHttpForwarder>()).Map(app, httpFunctions, uri);
         }
         await app.StartAsync();
         return app;

@@ -1,30 +1,26 @@
 using System.Net;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Features;
+using Yarp.ReverseProxy.Forwarder;
 using Microsoft.Azure.Functions.Worker.Grpc.Messages;
 
 namespace ServerlessFleet.LocalHost;
 
 /// <summary>
 /// Serves the HTTP-triggered functions: each function's route (host.json routePrefix + the trigger's route) and methods
-/// become an endpoint; a matching request is sent to the worker as an invocation and, at the same time, forwarded to the
-/// worker's own HTTP server with <c>x-ms-invocation-id</c> (ASP.NET Core integration), whose answer is streamed back.
+/// become an endpoint; a matching request is sent to the worker as an invocation and, at the same time, forwarded (YARP's
+/// forwarder, streaming both ways) to the worker's own HTTP server with <c>x-ms-invocation-id</c> (ASP.NET Core
+/// integration), whose answer goes back to the caller.
 /// </summary>
-public sealed class HttpTriggers(WorkerChannel channel, HostSettings settings, HostLog log)
+public sealed class HttpTriggers(WorkerChannel channel, HostSettings settings, HostLog log, IHttpForwarder forwarder)
 {
-    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer", "Host",
-    };
-
-    private readonly HttpClient _forward = new(new SocketsHttpHandler
+    private readonly HttpMessageInvoker _worker = new(new SocketsHttpHandler
     {
         AllowAutoRedirect = false,
         UseCookies = false,
         UseProxy = false,
         AutomaticDecompression = DecompressionMethods.None,
-        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-    }) { Timeout = Timeout.InfiniteTimeSpan };
+        ActivityHeadersPropagator = null,
+    });
 
     public void Map(IEndpointRouteBuilder app, IEnumerable<LoadedFunction> functions, Uri workerUri)
     {
@@ -33,70 +29,25 @@ public sealed class HttpTriggers(WorkerChannel channel, HostSettings settings, H
             var route = function.Trigger["route"]?.GetValue<string>() ?? function.Name;
             var template = string.IsNullOrEmpty(settings.RoutePrefix) ? route : $"{settings.RoutePrefix}/{route}";
             var methods = function.Trigger["methods"]?.AsArray().Select(m => m!.GetValue<string>().ToUpperInvariant()).ToArray();
-            var endpoint = app.MapMethods("/" + template, methods is { Length: > 0 } ? methods : ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-                context => ForwardAsync(context, function, workerUri));
-            endpoint.WithDisplayName(function.Name);
+            app.MapMethods("/" + template, methods is { Length: > 0 } ? methods : ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                context => ForwardAsync(context, function, workerUri.ToString())).WithDisplayName(function.Name);
         }
     }
 
-    private async Task ForwardAsync(HttpContext context, LoadedFunction function, Uri workerUri)
+    private async Task ForwardAsync(HttpContext context, LoadedFunction function, string worker)
     {
-        // The host's own body limit (100 MB) applies before the worker's; the worker enforces its own.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = 100L * 1024 * 1024;
         var invocationId = Guid.NewGuid().ToString();
         var invocation = channel.InvokeAsync(function, new TypedData { Http = Describe(context) }, Metadata(context), settings.FunctionTimeout, invocationId);
-
-        var target = new Uri(workerUri, context.Request.Path + context.Request.QueryString);
-        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), target);
-        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
-            request.Content = new StreamContent(context.Request.Body);
-        foreach (var (name, values) in context.Request.Headers)
-        {
-            if (HopByHop.Contains(name)) continue;
-            if (!request.Headers.TryAddWithoutValidation(name, values.ToArray())) request.Content?.Headers.TryAddWithoutValidation(name, values.ToArray());
-        }
-        request.Headers.TryAddWithoutValidation("x-ms-invocation-id", invocationId);
-        request.Headers.TryAddWithoutValidation("X-Forwarded-For", context.Connection.RemoteIpAddress?.ToString());
-        request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", context.Request.Scheme);
-
-        HttpResponseMessage response;
-        try
-        {
-            response = await _forward.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
-        }
-        catch (Exception e) when (e is HttpRequestException or IOException)
-        {
-            log.Host($"{function.Name}: the worker did not answer the request ({e.Message}).");
-            await FailedAsync(context, invocation);
-            return;
-        }
-        using (response)
-        {
-            context.Response.StatusCode = (int)response.StatusCode;
-            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
-                if (!HopByHop.Contains(name)) context.Response.Headers[name] = values.ToArray();
-            await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-            await body.CopyToAsync(context.Response.Body, context.RequestAborted);
-        }
-        await LogFailureAsync(function, invocation);
-    }
-
-    private async Task FailedAsync(HttpContext context, Task<InvocationResponse> invocation)
-    {
-        if (!context.Response.HasStarted) context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-        try { await invocation; }
-        catch (Exception) { }
-    }
-
-    private async Task LogFailureAsync(LoadedFunction function, Task<InvocationResponse> invocation)
-    {
+        var error = await forwarder.SendAsync(context, worker, _worker, new ForwarderRequestConfig { ActivityTimeout = settings.FunctionTimeout },
+            new InvocationTransformer(invocationId));
+        if (error != ForwarderError.None)
+            log.Host($"{function.Name}: forwarding to the worker failed ({error}: {context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message}).");
         try
         {
             var result = await invocation;
-            if (result.Result.Status != StatusResult.Types.Status.Success)
-                log.Host($"{function.Name} failed: {result.Result.Exception?.Message}");
+            if (result.Result.Status != StatusResult.Types.Status.Success) log.Host($"{function.Name} failed: {result.Result.Exception?.Message}");
         }
-        catch (Exception e)
+        catch (Exception e) when (e is TimeoutException or WorkerGoneException)
         {
             log.Host($"{function.Name}: {e.Message}");
         }
@@ -123,5 +74,17 @@ public sealed class HttpTriggers(WorkerChannel channel, HostSettings settings, H
         metadata["Query"] = new TypedData { Json = JsonSerializer.Serialize(context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString())) };
         metadata["Headers"] = new TypedData { Json = JsonSerializer.Serialize(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString())) };
         return metadata;
+    }
+
+    /// <summary>The forwarded request carries the invocation it belongs to and the caller's address, as the host sends them.</summary>
+    private sealed class InvocationTransformer(string invocationId) : HttpTransformer
+    {
+        public override async ValueTask TransformRequestAsync(HttpContext context, HttpRequestMessage request, string destinationPrefix, CancellationToken ct)
+        {
+            await base.TransformRequestAsync(context, request, destinationPrefix, ct);
+            request.Headers.TryAddWithoutValidation("x-ms-invocation-id", invocationId);
+            request.Headers.TryAddWithoutValidation("X-Forwarded-For", context.Connection.RemoteIpAddress?.ToString());
+            request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", context.Request.Scheme);
+        }
     }
 }

@@ -66,7 +66,7 @@ public sealed class QueueListener(LoadedFunction function, QueueClient queue, Qu
             foreach (var message in messages)
             {
                 Interlocked.Increment(ref running);
-                _ = ProcessAsync(message, ct).ContinueWith(_ =>
+                _ = ProcessAsync(message).ContinueWith(_ =>
                 {
                     Interlocked.Decrement(ref running);
                     Interlocked.Exchange(ref finished, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
@@ -75,7 +75,7 @@ public sealed class QueueListener(LoadedFunction function, QueueClient queue, Qu
         }
     }
 
-    private async Task ProcessAsync(QueueMessage message, CancellationToken ct)
+    private async Task ProcessAsync(QueueMessage message)
     {
         bool succeeded;
         try
@@ -89,21 +89,23 @@ public sealed class QueueListener(LoadedFunction function, QueueClient queue, Qu
             log.Host($"{function.Name}: message {message.MessageId} not processed: {e.Message}");
             succeeded = false;
         }
+        // Settled even while the host stops: a message left leased would stay invisible to every listener for the lease time.
+        using var settling = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
             if (succeeded)
-                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, settling.Token);
             else if (message.DequeueCount >= settings.MaxDequeueCount)
             {
-                await poison.CreateIfNotExistsAsync(cancellationToken: ct);
-                await poison.SendMessageAsync(message.Body, cancellationToken: ct);
-                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, ct);
+                await poison.CreateIfNotExistsAsync(cancellationToken: settling.Token);
+                await poison.SendMessageAsync(message.Body, cancellationToken: settling.Token);
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, settling.Token);
                 log.Host($"{function.Name}: message {message.MessageId} moved to {poison.Name} after {message.DequeueCount} attempts.");
             }
             else
-                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: settings.VisibilityTimeout, cancellationToken: ct);
+                await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: settings.VisibilityTimeout, cancellationToken: settling.Token);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
             // The lease runs out and the message comes back, as with the real host.
             log.Host($"{function.Name}: settling message {message.MessageId} failed: {e.Message}");

@@ -108,7 +108,7 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase
 
     private string Name(string functionId) => _functions.FirstOrDefault(f => f.FunctionId == functionId)?.Name ?? functionId;
 
-    public Task<InvocationResponse> InvokeAsync(LoadedFunction function, TypedData trigger, IReadOnlyDictionary<string, TypedData> metadata,
+    public async Task<InvocationResponse> InvokeAsync(LoadedFunction function, TypedData trigger, IReadOnlyDictionary<string, TypedData> metadata,
         TimeSpan timeout, string? invocationId = null)
     {
         var request = new InvocationRequest { InvocationId = invocationId ?? Guid.NewGuid().ToString(), FunctionId = function.FunctionId, TraceContext = new RpcTraceContext() };
@@ -116,12 +116,15 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase
         foreach (var (key, value) in metadata) request.TriggerMetadata[key] = value;
         var completion = new TaskCompletionSource<InvocationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[request.InvocationId] = completion;
-        Send(new StreamingMessage { RequestId = Guid.NewGuid().ToString(), InvocationRequest = request });
-        return completion.Task.WaitAsync(timeout).ContinueWith(t =>
+        try
+        {
+            Send(new StreamingMessage { InvocationRequest = request });
+            return await completion.Task.WaitAsync(timeout);
+        }
+        finally
         {
             _pending.TryRemove(request.InvocationId, out _);
-            return t.GetAwaiter().GetResult();
-        }, TaskScheduler.Default);
+        }
     }
 
     private void Send(StreamingMessage message)

@@ -53,17 +53,17 @@ public static class ActionsApi
     public static Task<IResult> ListActionDevices([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/actions/{id}/devices")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    [Function("PauseAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(PauseActionAsync))]
+    [Function("PauseAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Hold batches not released yet")]
     public static Task<IResult> PauseAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:pause")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    [Function("ResumeAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(ResumeActionAsync))]
+    [Function("ResumeAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Continue releasing batches")]
     public static Task<IResult> ResumeAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:resume")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    [Function("CancelAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(CancelActionAsync))]
+    [Function("CancelAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Cancel: unanswered commands are withdrawn from inboxes")]
     public static Task<IResult> CancelAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:cancel")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
@@ -82,15 +82,6 @@ public static class ActionsApi
     [EndpointSummary("{status: succeeded|failed, detail?}; repeating it is a no-op, contradicting it 409")]
     public static Task<IResult> PostDeviceActionResult([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/device/v1/actions/{actionId}/result")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
-
-    private static Task<Accepted<ActionResponse>> PauseActionAsync(string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
-        ControlAsync(id, "pause", c, s, o, a, ct);
-
-    private static Task<Accepted<ActionResponse>> ResumeActionAsync(string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
-        ControlAsync(id, "resume", c, s, o, a, ct);
-
-    private static Task<Accepted<ActionResponse>> CancelActionAsync(string id, Caller c, ActionStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
-        ControlAsync(id, "cancel", c, s, o, a, ct);
 
     private static async Task<Accepted<ActionResponse>> CreateAsync(CreateActionRequest request, HttpContext context, Caller caller, DeviceTargets deviceTargets,
         ActionStore store, OrchestrationClient orchestrations, Auditor audit, TimeProvider clock, CancellationToken ct)
@@ -143,9 +134,10 @@ public static class ActionsApi
         return TypedResults.Ok(pages.Respond(context, new ListPage<DeviceActionResponse>(items, page.Next, page.Previous)));
     }
 
-    private static async Task<Accepted<ActionResponse>> ControlAsync(string id, string command, Caller caller, ActionStore store, OrchestrationClient orchestrations,
+    private static async Task<Accepted<ActionResponse>> ControlAsync(string id, CustomMethod method, Caller caller, ActionStore store, OrchestrationClient orchestrations,
         Auditor audit, CancellationToken ct)
     {
+        var command = method.Name;
         var action = await store.GetAsync(caller.TenantId, id, ct);
         RequireScopeFor(caller, action.Type);
         if (action.Status is ActionStatuses.Succeeded or ActionStatuses.Failed or ActionStatuses.PartiallyFailed or ActionStatuses.Canceled)

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using Azure;
 using Microsoft.Azure.Functions.Worker;
@@ -20,9 +19,8 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : HttpFunctionM
         {
             await next();
         }
-        catch (Exception thrown) when (!http.Response.HasStarted && !(thrown is OperationCanceledException && http.RequestAborted.IsCancellationRequested))
+        catch (Exception e) when (!http.Response.HasStarted && !(e is OperationCanceledException && http.RequestAborted.IsCancellationRequested))
         {
-            var e = Unwrap(thrown);
             var (category, message, errors) = Classify(e);
             if (category == ErrorCategory.Internal) logger.LogError(e, "Unhandled error in {Function}", function.FunctionDefinition.Name);
             else logger.LogInformation("Request failed with {Category}: {Message}", category, message);
@@ -38,13 +36,6 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : HttpFunctionM
             Responded(function);
         }
     }
-
-    private static Exception Unwrap(Exception e) => e switch
-    {
-        TargetInvocationException { InnerException: { } inner } => Unwrap(inner),
-        AggregateException { InnerExceptions.Count: 1 } a => Unwrap(a.InnerExceptions[0]),
-        _ => e,
-    };
 
     internal static (ErrorCategory, string, IReadOnlyDictionary<string, string[]>?) Classify(Exception e) => e switch
     {

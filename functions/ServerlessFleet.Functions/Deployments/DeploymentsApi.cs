@@ -47,17 +47,17 @@ public static class DeploymentsApi
     public static Task<IResult> GetDeploymentDeviceLog([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/deployments/{id}/devices/{serial}/log")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    [Function("PauseDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(PauseDeploymentAsync))]
+    [Function("PauseDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Release no more devices; devices already offered it carry on")]
     public static Task<IResult> PauseDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:pause")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    [Function("ResumeDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(ResumeDeploymentAsync))]
+    [Function("ResumeDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Continue a paused deployment (after a failed success gate: go on with the next phase)")]
     public static Task<IResult> ResumeDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:resume")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    [Function("AbortDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(AbortDeploymentAsync))]
+    [Function("AbortDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Abort: devices not started never start; devices in progress may finish but cannot report success")]
     public static Task<IResult> AbortDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:abort")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
@@ -66,15 +66,6 @@ public static class DeploymentsApi
     [EndpointSummary("Statistics of up to 100 deployments by id")]
     public static Task<IResult> GetDeploymentStatistics([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/statistics")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
-
-    private static Task<Accepted<DeploymentResponse>> PauseDeploymentAsync(string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
-        ControlAsync(id, "pause", c, s, o, a, ct);
-
-    private static Task<Accepted<DeploymentResponse>> ResumeDeploymentAsync(string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
-        ControlAsync(id, "resume", c, s, o, a, ct);
-
-    private static Task<Accepted<DeploymentResponse>> AbortDeploymentAsync(string id, Caller c, DeploymentStore s, OrchestrationClient o, Auditor a, CancellationToken ct) =>
-        ControlAsync(id, "abort", c, s, o, a, ct);
 
     private static async Task<IResult> CreateAsync(CreateDeploymentRequest request, bool? dryRun, Caller caller, DeviceTargets targets, ArtifactStore artifacts,
         DeploymentStore store, OrchestrationClient orchestrations, Auditor audit, IOptions<FleetOptions> options, TimeProvider clock, CancellationToken ct)
@@ -154,9 +145,10 @@ public static class DeploymentsApi
         return TypedResults.Ok(log);
     }
 
-    private static async Task<Accepted<DeploymentResponse>> ControlAsync(string id, string command, Caller caller, DeploymentStore store,
+    private static async Task<Accepted<DeploymentResponse>> ControlAsync(string id, CustomMethod method, Caller caller, DeploymentStore store,
         OrchestrationClient orchestrations, Auditor audit, CancellationToken ct)
     {
+        var command = method.Name;
         var deployment = await store.GetAsync(caller.TenantId, id, ct);
         if (!DeploymentStatuses.IsActive(deployment.Status)) throw FleetException.Conflict($"The deployment is {deployment.Status}.");
         if (command == "resume" && deployment.Status != DeploymentStatuses.Paused) throw FleetException.Conflict($"The deployment is {deployment.Status}, not paused.");

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Azure.Functions.Worker;
 
 namespace ServerlessFleet.Functions.Hosting;
@@ -26,6 +27,7 @@ public sealed record FunctionDescriptor(
 public sealed class FunctionCatalog
 {
     private readonly Dictionary<string, FunctionDescriptor> _byName;
+    private readonly IReadOnlyList<(TemplateMatcher Route, FunctionDescriptor Function)> _routes;
 
     public FunctionCatalog() : this(typeof(FunctionCatalog).Assembly) { }
 
@@ -44,11 +46,16 @@ public sealed class FunctionCatalog
         if (problems.Count > 0) throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
         Functions = functions.OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
         _byName = Functions.ToDictionary(f => f.Name, StringComparer.OrdinalIgnoreCase);
+        _routes = Http.Select(f => (new TemplateMatcher(TemplateParser.Parse(f.Route!), new RouteValueDictionary()), f)).ToList();
     }
 
     public IReadOnlyList<FunctionDescriptor> Functions { get; }
 
     public IEnumerable<FunctionDescriptor> Http => Functions.Where(f => f.Kind == TriggerKind.Http);
+
+    /// <summary>The HTTP functions whose route template matches <paramref name="path"/>, whatever their methods.</summary>
+    public IEnumerable<FunctionDescriptor> Routing(PathString path) =>
+        _routes.Where(r => r.Route.TryMatch(path, new RouteValueDictionary())).Select(r => r.Function);
 
     public FunctionDescriptor Get(string name) =>
         _byName.TryGetValue(name, out var function) ? function : throw new InvalidOperationException($"Unknown function '{name}'.");

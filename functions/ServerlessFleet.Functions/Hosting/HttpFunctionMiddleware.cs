@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Middleware;
 
@@ -17,8 +18,11 @@ public abstract class HttpFunctionMiddleware : IFunctionsWorkerMiddleware
 
     protected abstract Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next);
 
-    public static bool IsHttp(FunctionContext context) =>
-        context.FunctionDefinition.InputBindings.Values.Any(b => string.Equals(b.Type, "httpTrigger", StringComparison.OrdinalIgnoreCase));
+    private static readonly ConcurrentDictionary<string, bool> HttpFunctions = new();
+
+    /// <summary>Asked once per middleware and invocation, answered once per function.</summary>
+    public static bool IsHttp(FunctionContext context) => HttpFunctions.GetOrAdd(context.FunctionId, static (_, definition) =>
+        definition.InputBindings.Values.Any(b => string.Equals(b.Type, "httpTrigger", StringComparison.OrdinalIgnoreCase)), context.FunctionDefinition);
 
     /// <summary>The middleware wrote the response itself; the worker has no result to write.</summary>
     protected static void Responded(FunctionContext function) => function.GetInvocationResult().Value = Results.Empty;

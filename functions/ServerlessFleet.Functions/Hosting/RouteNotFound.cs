@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Routing.Template;
 using Microsoft.Azure.Functions.Worker;
 
 namespace ServerlessFleet.Functions.Hosting;
@@ -9,21 +8,15 @@ namespace ServerlessFleet.Functions.Hosting;
 /// </summary>
 public static class RouteNotFound
 {
-    [Function(nameof(RouteNotFound)), AllowAnonymousAccess, HandledBy(nameof(AnswerAsync)), ExcludeFromDescription]
+    [Function(nameof(RouteNotFound)), AllowAnonymousAccess, HandledBy(nameof(Answer)), ExcludeFromDescription]
     public static Task<IResult> Run([HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", Route = "{*path}")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    private static readonly Lazy<IReadOnlyList<(TemplateMatcher Matcher, IReadOnlyList<string> Methods)>> Routes = new(() =>
-        new FunctionCatalog().Http.Where(f => f.Name != nameof(RouteNotFound))
-            .Select(f => (new TemplateMatcher(TemplateParser.Parse(f.Route!), new RouteValueDictionary()), f.HttpMethods!))
-            .ToList());
-
-    private static Task AnswerAsync(HttpContext context)
+    private static void Answer(HttpContext context, FunctionCatalog catalog)
     {
-        var allowed = Routes.Value.Where(r => r.Matcher.TryMatch(context.Request.Path, new RouteValueDictionary()))
-            .SelectMany(r => r.Methods).Distinct().Order(StringComparer.Ordinal).ToList();
+        var allowed = catalog.Routing(context.Request.Path).Where(f => f.Name != nameof(RouteNotFound))
+            .SelectMany(f => f.HttpMethods!).Distinct().Order(StringComparer.Ordinal).ToList();
         if (allowed.Count > 0) context.Response.Headers.Allow = string.Join(", ", allowed);
         context.Response.StatusCode = allowed.Count > 0 ? StatusCodes.Status405MethodNotAllowed : StatusCodes.Status404NotFound;
-        return Task.CompletedTask;
     }
 }

@@ -8,7 +8,7 @@ using ServerlessFleet.Functions.Hosting;
 namespace ServerlessFleet.Functions.OpenApi;
 
 /// <summary>
-/// The OpenAPI document (ASP.NET Core's generator, fed with the functions by <see cref="FunctionApiDescriptions"/>)
+/// The OpenAPI document (ASP.NET Core's generator, fed with the functions by <see cref="FunctionHandlers"/>)
 /// and the interactive reference page, both served by anonymous functions. Each operation states its required scope in
 /// its description and in <c>x-required-scope</c>, read from the same attribute the auth middleware enforces.
 /// </summary>
@@ -18,9 +18,8 @@ public static class OpenApiSetup
 
     public static IServiceCollection AddFleetOpenApi(this IServiceCollection services)
     {
-        services.AddSingleton<FunctionApiDescriptions>();
-        // The generator reads the application's endpoint data source; in the worker that is the functions' description.
-        services.AddSingleton<EndpointDataSource>(sp => sp.GetRequiredService<FunctionApiDescriptions>());
+        // The generator reads the application's endpoint data source; in the worker that is the HTTP functions.
+        services.AddSingleton<EndpointDataSource>(sp => sp.GetRequiredService<FunctionHandlers>());
         services.AddSingleton(sp =>
         {
             var endpoints = new EmbeddedEndpoints(sp);

@@ -143,7 +143,7 @@ public sealed class ActionTests() : TenantScopedTests("act")
     public async Task Unanswered_devices_time_out()
     {
         var devices = await TestDevices.SeedAdmittedAsync(Tenant, 3, "silent");
-        var id = (await CreateAsync(Owner, new { type = "check-update", devices = devices.Select(d => d.Serial), expiresInMinutes = 0.1 })).GetProperty("id").GetString()!;
+        var id = (await CreateAsync(Owner, new { type = "check-update", devices = devices.Select(d => d.Serial), expiresInMinutes = 0.25 })).GetProperty("id").GetString()!;
         await Eventually.WaitAsync(() => InboxAsync(devices[0]), e => e.Count == 1, Timeout, "delivery");
         var done = await WaitForStatusAsync(id, ActionStatuses.Failed);
         Assert.Equal(3, done.GetProperty("progress").GetProperty("timedOut").GetInt32());

@@ -77,7 +77,7 @@ public sealed class PackageTests
         await using var host = await LocalHostProcess.StartAsync(Package.Value, new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = Azurite.ConnectionString,
-            ["Fleet__BootstrapKey"] = "package-test-bootstrap-key-0123456789",
+            ["Fleet:BootstrapKey"] = "package-test-bootstrap-key-0123456789",
         }, hostBuild: LocalHostProcess.HostBuildOfThisRun());
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
         var response = await http.GetAsync("/api/health");

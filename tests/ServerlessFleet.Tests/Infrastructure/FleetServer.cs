@@ -47,11 +47,13 @@ public sealed class FleetServer : IAsyncDisposable
     /// <summary>The server the tests share; each test class works in its own tenant. Failed messages are retried at once.</summary>
     public static Task<FleetServer> Shared => SharedInstance.Value;
 
-    public static async Task<FleetServer> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <param name="storage">The storage account; the shared Azurite unless a test needs one no other worker listens to.</param>
+    public static async Task<FleetServer> StartAsync(IDictionary<string, string?>? settings = null, string? storage = null)
     {
+        storage ??= Azurite.ConnectionString;
         var all = new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = storage,
             ["Fleet:BootstrapKey"] = BootstrapKey,
             ["Fleet:DefaultTenant"] = "default",
             ["Fleet:PageTokenKey"] = "test-page-token-key",
@@ -59,15 +61,10 @@ public sealed class FleetServer : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         // The worker's table traffic passes the tap, so tests can count what a request costs in storage.
-        var tap = await StorageTap.StartAsync(StorageTap.TableEndpoint(Azurite.ConnectionString));
-        var workerSettings = all.ToDictionary(s => s.Key.Replace(":", "__"), s => s.Value);
-        workerSettings["AzureWebJobsStorage"] = StorageTap.Tapped(Azurite.ConnectionString, tap.Address);
-        var host = await LocalHostProcess.StartAsync(LocalHostProcess.WorkerBuild("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"), workerSettings);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(all).Build();
-        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
-        FleetApp.AddServices(services, configuration);
-        services.AddSingleton(tap.Counter);
-        return new FleetServer(host, services.BuildServiceProvider(), tap);
+        var tap = await StorageTap.StartAsync(StorageTap.TableEndpoint(storage));
+        var host = await LocalHostProcess.StartAsync(LocalHostProcess.BuildOutput("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"),
+            new Dictionary<string, string?>(all) { ["AzureWebJobsStorage"] = StorageTap.Tapped(storage, tap.Address) });
+        return new FleetServer(host, FleetApp.BuildServices(all, services => services.AddSingleton(tap.Counter)), tap);
     }
 
     public HttpClient Client(string? apiKey = null)

@@ -2,7 +2,10 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
 using ServerlessFleet.DevStorage;
 using ServerlessFleet.Shared.Storage;
 
@@ -30,28 +33,19 @@ public sealed class StorageTap : IAsyncDisposable
     public static async Task<StorageTap> StartAsync(Uri target)
     {
         var counter = new StorageRequestCounter();
-        var forward = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, AutomaticDecompression = DecompressionMethods.None });
+        var emulator = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ActivityHeadersPropagator = null });
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Services.AddHttpForwarder();
         var port = Azurite.FreePort();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         var app = builder.Build();
+        var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
+        var transformer = new RawTargetTransformer(target);
         app.Run(async context =>
         {
-            // The raw target keeps the client's own escaping of keys such as devices(PartitionKey='…',RowKey='…').
-            var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget;
-            var uri = new Uri(target, raw.TrimStart('/'));
-            counter.Record(context.Request.Method, uri);
-            using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), uri);
-            if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0) request.Content = new StreamContent(context.Request.Body);
-            foreach (var (name, values) in context.Request.Headers)
-                if (name is not ("Host" or "Transfer-Encoding" or "Connection") && !request.Headers.TryAddWithoutValidation(name, values.ToArray()))
-                    request.Content?.Headers.TryAddWithoutValidation(name, values.ToArray());
-            using var response = await forward.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
-            context.Response.StatusCode = (int)response.StatusCode;
-            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
-                if (name is not ("Transfer-Encoding" or "Connection")) context.Response.Headers[name] = values.ToArray();
-            await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+            counter.Record(context.Request.Method, RawTargetTransformer.Address(target, context));
+            await forwarder.SendAsync(context, target.ToString(), emulator, ForwarderRequestConfig.Empty, transformer);
         });
         await app.StartAsync();
         return new StorageTap(app, new Uri($"http://127.0.0.1:{port}/"), counter);
@@ -66,6 +60,22 @@ public sealed class StorageTap : IAsyncDisposable
     /// <summary>The scheme, host and port of the connection string's Table endpoint.</summary>
     public static Uri TableEndpoint(string connectionString) =>
         new(new Uri(connectionString.Split(';').First(p => p.StartsWith("TableEndpoint=", StringComparison.OrdinalIgnoreCase))["TableEndpoint=".Length..]).GetLeftPart(UriPartial.Authority) + "/");
+
+    /// <summary>
+    /// Forwards to the client's own request target: shared-key signatures cover the path as the client escaped it (keys
+    /// such as <c>devices(PartitionKey='…',RowKey='…')</c>), which re-encoding would break.
+    /// </summary>
+    private sealed class RawTargetTransformer(Uri target) : HttpTransformer
+    {
+        public static Uri Address(Uri target, HttpContext context) =>
+            new(target, context.Features.Get<IHttpRequestFeature>()!.RawTarget.TrimStart('/'));
+
+        public override async ValueTask TransformRequestAsync(HttpContext context, HttpRequestMessage request, string destinationPrefix, CancellationToken ct)
+        {
+            await base.TransformRequestAsync(context, request, destinationPrefix, ct);
+            request.RequestUri = Address(target, context);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -1,5 +1,4 @@
 using Azure.Storage.Queues.Models;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.DevStorage;
 using ServerlessFleet.Functions;
@@ -25,15 +24,11 @@ public sealed class RuntimeHarness
 
     private static async Task<RuntimeHarness> StartAsync()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var provider = FleetApp.BuildServices(new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = Azurite.StartPrivate(),
             ["Fleet:BootstrapKey"] = "runtime-harness-bootstrap-key-0123456789",
-        }).Build();
-        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
-        FleetApp.AddServices(services, configuration);
-        TestOrchestrations.Register(services);
-        var provider = services.BuildServiceProvider();
+        }, TestOrchestrations.Register);
         var storage = provider.GetRequiredService<FleetStorage>();
         var worker = provider.GetRequiredService<OrchestrationWorker>();
         await storage.EnsureCreatedAsync(provider.GetRequiredService<StorageLayout>()
