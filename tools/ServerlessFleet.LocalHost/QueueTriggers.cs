@@ -12,14 +12,14 @@ namespace ServerlessFleet.LocalHost;
 /// visible again after <c>visibilityTimeout</c>, and after <c>maxDequeueCount</c> attempts moved to <c>&lt;queue&gt;-poison</c>.
 /// </summary>
 public sealed class QueueListener(LoadedFunction function, QueueClient queue, QueueClient poison, QueueSettings settings,
-    TimeSpan functionTimeout, WorkerChannel channel, HostLog log)
+    TimeSpan functionTimeout, IFunctionInvoker channel, HostLog log)
 {
     private static readonly TimeSpan MinimumPollingInterval = TimeSpan.FromMilliseconds(100);
     // Messages stay invisible to other listeners while they run; a host that dies releases them after this.
     private static readonly TimeSpan LeaseTime = TimeSpan.FromMinutes(10);
 
     public static QueueListener Create(LoadedFunction function, IReadOnlyDictionary<string, string> appSettings, HostSettings host,
-        WorkerChannel channel, HostLog log)
+        IFunctionInvoker channel, HostLog log)
     {
         var name = function.Trigger["queueName"]?.GetValue<string>() ?? throw new HostStartupException($"{function.Name} names no queue.");
         if (name.Contains('%')) throw new HostStartupException($"{function.Name}: queue names from app settings (%…%) are not supported by this host.");

@@ -10,9 +10,9 @@ namespace ServerlessFleet.LocalHost;
 /// is invoked as soon as it ends, with <c>IsPastDue</c>.
 /// </summary>
 public sealed class TimerSchedule(LoadedFunction function, CronExpression schedule, bool runOnStartup, TimeSpan functionTimeout,
-    WorkerChannel channel, HostLog log, TimeProvider clock)
+    IFunctionInvoker channel, HostLog log, TimeProvider clock)
 {
-    public static TimerSchedule Create(LoadedFunction function, HostSettings host, WorkerChannel channel, HostLog log)
+    public static TimerSchedule Create(LoadedFunction function, HostSettings host, IFunctionInvoker channel, HostLog log)
     {
         var text = function.Trigger["schedule"]?.GetValue<string>() ?? throw new HostStartupException($"{function.Name} has no schedule.");
         if (text.Contains('%')) throw new HostStartupException($"{function.Name}: schedules from app settings (%…%) are not supported by this host.");

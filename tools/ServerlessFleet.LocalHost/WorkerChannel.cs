@@ -12,11 +12,18 @@ public sealed record LoadedFunction(string Name, string FunctionId, JsonObject T
     public string TriggerType => Trigger["type"]?.GetValue<string>() ?? "";
 }
 
+/// <summary>Runs one invocation of a function in the worker and answers with the worker's response.</summary>
+public interface IFunctionInvoker
+{
+    Task<InvocationResponse> InvokeAsync(LoadedFunction function, TypedData trigger, IReadOnlyDictionary<string, TypedData> metadata,
+        TimeSpan timeout, string? invocationId = null);
+}
+
 /// <summary>
 /// The host's side of the FunctionRpc event stream: the handshake (StartStream → WorkerInitRequest → metadata →
 /// one FunctionLoadRequest per function), invocations correlated by id, and the worker's logs.
 /// </summary>
-public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase
+public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase, IFunctionInvoker
 {
     private readonly Channel<StreamingMessage> _outbound = Channel.CreateUnbounded<StreamingMessage>();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<InvocationResponse>> _pending = new();

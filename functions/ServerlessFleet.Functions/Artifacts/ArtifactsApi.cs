@@ -28,6 +28,10 @@ public sealed record ArtifactResponse(string Id, string Name, string Version, st
 public sealed record StartUploadRequest(string? Name, string? Version, string? Kind, List<string>? DeviceTypesCompatible, string? Description,
     JsonNode? Provides, JsonNode? Depends, string? FileName, string? ContentType, int? ExpiresInSeconds);
 
+/// <summary>The multipart form of an upload (streamed section by section, so described here rather than bound); the file part comes last.</summary>
+public sealed record ArtifactUploadForm(string Name, string Version, string Kind, string DeviceTypesCompatible, string? Description,
+    string? Provides, string? Depends, IFormFile File);
+
 public sealed record UploadResponse(string UploadId, Uri UploadUrl, DateTimeOffset ExpiresAt);
 public sealed record DownloadResponse(Uri Uri, DateTimeOffset ExpiresAt);
 public sealed record ReleaseResponse(string Name, string Version, IReadOnlyList<string> DeviceTypes, IReadOnlyList<ArtifactResponse> Artifacts);
@@ -35,7 +39,7 @@ public sealed record ReleaseResponse(string Name, string Version, IReadOnlyList<
 /// <summary>The artifact registry (API.md §2 "Artifacts and releases"): registry:read to read, registry:admin to write.</summary>
 public static class ArtifactsApi
 {
-    [Function("UploadArtifact"), Tags("Artifacts"), Accepts<IFormFile>("multipart/form-data"), ProducesResponseType<ArtifactResponse>(201), ProducesResponseType<ErrorBody>(409), ProducesResponseType<ErrorBody>(413), RequireScope(Scopes.RegistryAdmin), HandledBy(nameof(UploadAsync))]
+    [Function("UploadArtifact"), Tags("Artifacts"), Accepts<ArtifactUploadForm>("multipart/form-data"), ProducesResponseType<ArtifactResponse>(201), ProducesResponseType<ErrorBody>(409), ProducesResponseType<ErrorBody>(413), RequireScope(Scopes.RegistryAdmin), HandledBy(nameof(UploadAsync))]
     [EndpointSummary("multipart/form-data: fields name, version, kind, deviceTypesCompatible (repeatable or comma-separated), description, provides, depends (JSON), then the file part; streamed to Blob, sha256 and size computed by the server")]
     public static Task<IResult> UploadArtifact([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/artifacts")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);

@@ -25,6 +25,8 @@ public sealed record AuthSetResponse(string Id, string Serial, JsonObject Identi
 public sealed record AuthSetStatusRequest(string? Status);
 public sealed record PreauthorizeRequest(JsonObject? Identity, string? PublicKey);
 public sealed record CountResponse(int Count);
+/// <summary>The device authentication body (read and verified as signed bytes, so described here rather than bound).</summary>
+public sealed record DeviceAuthRequest(JsonObject Identity, string PublicKey, string TenantToken);
 
 /// <summary>Mender's device authentication (API.md §3) and admission management (§2 "Device admission").</summary>
 public static class DeviceAuthApi
@@ -32,7 +34,8 @@ public static class DeviceAuthApi
     public const string SignatureHeader = "X-Fleet-Signature";
     private const int MaxAuthBodyBytes = 16 * 1024;
 
-    [Function("AuthenticateDevice"), Tags("Device API"), Accepts<JsonObject>("application/json"), ProducesResponseType<DeviceTokenResponse>(200), AllowAnonymousAccess, HandledBy(nameof(AuthenticateAsync))]
+    [Function("AuthenticateDevice"), Tags("Device API"), Accepts<DeviceAuthRequest>("application/json"),
+        RequestHeader(SignatureHeader, "Base64 signature of the exact request body with the device's private key", Required = true), ProducesResponseType<DeviceTokenResponse>(200), AllowAnonymousAccess, HandledBy(nameof(AuthenticateAsync))]
     [EndpointSummary($"Device authentication: body {{identity{{serial,…}}, publicKey (PEM), tenantToken}} signed in {SignatureHeader} (base64; RSA PKCS#1 v1.5 SHA-256, ECDSA P-256 SHA-256 DER or raw r|s, or Ed25519). 200 with a token when accepted; 401 while pending or when rejected")]
     public static Task<IResult> AuthenticateDevice([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/device/v1/auth")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);

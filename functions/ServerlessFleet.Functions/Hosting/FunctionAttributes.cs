@@ -62,3 +62,12 @@ public sealed class AcceptsAttribute<T>(params string[] contentTypes) : Attribut
     public Type? RequestType => typeof(T);
     public bool IsOptional => false;
 }
+
+/// <summary>A request header the handler reads itself, for the OpenAPI document.</summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true, Inherited = false)]
+public sealed class RequestHeaderAttribute(string name, string description) : Attribute
+{
+    public string Name { get; } = name;
+    public string Description { get; } = description;
+    public bool Required { get; init; }
+}

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
+using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
 
 namespace ServerlessFleet.Functions.OpenApi;
@@ -29,6 +30,11 @@ public static class OpenApiSetup
         });
         return services.AddOpenApi("v1", options =>
         {
+            options.AddSchemaTransformer((schema, _, _) =>
+            {
+                ClientFriendly(schema);
+                return Task.CompletedTask;
+            });
             options.AddDocumentTransformer((document, _, _) =>
             {
                 document.Info = new OpenApiInfo
@@ -80,10 +86,43 @@ public static class OpenApiSetup
                     RequireDeviceAttribute => "device",
                     _ => "anonymous",
                 }));
+                foreach (var header in metadata.OfType<RequestHeaderAttribute>())
+                    AddHeader(operation, header.Name, header.Description, header.Required);
+                if (metadata.OfType<AcceptIdempotencyKeyAttribute>().Any())
+                    AddHeader(operation, IdempotencyKeys.Header, "Repeating a request with the same key and body returns the original response (kept 24 hours).", false);
                 if (access is not AllowAnonymousAccessAttribute)
                     operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(access is RequireDeviceAttribute ? "deviceToken" : "apiKey", context.Document)] = [] }];
                 return Task.CompletedTask;
             });
+        });
+    }
+
+    /// <summary>
+    /// What client generators trip over: a property that may be null is optional (records make every constructor
+    /// parameter required), and a number is a number (lenient reading of numbers from strings is not part of the contract).
+    /// </summary>
+    private static void ClientFriendly(OpenApiSchema schema)
+    {
+        if (schema.Properties is { } properties && schema.Required is { Count: > 0 } required)
+            foreach (var (name, property) in properties)
+                if (property.Type is { } type && type.HasFlag(JsonSchemaType.Null)) required.Remove(name);
+        if (schema.Type is { } numeric && numeric.HasFlag(JsonSchemaType.String) && (numeric.HasFlag(JsonSchemaType.Integer) || numeric.HasFlag(JsonSchemaType.Number)))
+        {
+            schema.Type = numeric & ~JsonSchemaType.String;
+            schema.Pattern = null;
+        }
+    }
+
+    private static void AddHeader(OpenApiOperation operation, string name, string description, bool required)
+    {
+        operation.Parameters ??= [];
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = name,
+            In = ParameterLocation.Header,
+            Description = description,
+            Required = required,
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
         });
     }
 

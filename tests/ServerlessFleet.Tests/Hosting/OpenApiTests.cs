@@ -44,6 +44,35 @@ public sealed class OpenApiTests
     }
 
     [Fact]
+    public async Task Document_is_what_client_generators_need()
+    {
+        var server = await FleetServer.Shared;
+        using var client = server.Client();
+        var document = await (await client.GetAsync("/api/openapi/v1.json")).JsonAsync();
+        foreach (var schema in document.GetProperty("components").GetProperty("schemas").EnumerateObject())
+        {
+            if (!schema.Value.TryGetProperty("properties", out var properties)) continue;
+            var required = schema.Value.TryGetProperty("required", out var r) ? r.EnumerateArray().Select(n => n.GetString()!).ToHashSet() : [];
+            foreach (var property in properties.EnumerateObject())
+            {
+                var types = property.Value.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.Array ? t.EnumerateArray().Select(x => x.GetString()).ToList() : [];
+                Assert.False(types.Contains("null") && required.Contains(property.Name), $"{schema.Name}.{property.Name} may be null but is marked required");
+                Assert.False(types.Contains("string") && (types.Contains("integer") || types.Contains("number")), $"{schema.Name}.{property.Name} is typed {string.Join("|", types)}");
+            }
+        }
+        var paths = document.GetProperty("paths");
+        var upload = paths.GetProperty("/api/v1/artifacts").GetProperty("post").GetProperty("requestBody").GetProperty("content").GetProperty("multipart/form-data")
+            .GetProperty("schema").GetProperty("$ref").GetString()!.Split('/').Last();
+        var form = document.GetProperty("components").GetProperty("schemas").GetProperty(upload).GetProperty("properties");
+        foreach (var field in new[] { "name", "version", "kind", "deviceTypesCompatible", "file" })
+            Assert.True(form.TryGetProperty(field, out _), $"the upload form does not describe '{field}'");
+        var signature = paths.GetProperty("/api/device/v1/auth").GetProperty("post").GetProperty("parameters").EnumerateArray()
+            .Single(p => p.GetProperty("name").GetString() == "X-Fleet-Signature");
+        Assert.Equal("header", signature.GetProperty("in").GetString());
+        Assert.True(signature.GetProperty("required").GetBoolean());
+    }
+
+    [Fact]
     public async Task Reference_page_and_health_are_anonymous()
     {
         var server = await FleetServer.Shared;
