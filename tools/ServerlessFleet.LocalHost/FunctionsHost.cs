@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Azure.Functions.Worker.Grpc.Messages;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace ServerlessFleet.LocalHost;
 
@@ -103,7 +102,6 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
             // The host's own body limit (100 MB) applies before the worker's; the worker enforces its own.
             k.Limits.MaxRequestBodySize = 100L * 1024 * 1024;
         });
-        builder.Services.AddHttpForwarder();
         var app = builder.Build();
         var httpFunctions = functions.Where(f => f.TriggerType.Equals("httpTrigger", StringComparison.OrdinalIgnoreCase)).ToList();
         if (httpFunctions.Count > 0)
@@ -112,7 +110,7 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
                 throw new HostStartupException("The worker has HTTP functions but no HTTP server (ASP.NET Core integration); this host only proxies to one.");
             // The worker listens on localhost; loopback by address avoids a name lookup per request.
             var uri = new UriBuilder(workerUri) { Host = "127.0.0.1" }.Uri;
-            new HttpTriggers(channel, host, log, app.Services.GetRequiredService<IHttpForwarder>()).Map(app, httpFunctions, uri);
+            new HttpTriggers(channel, host, log).Map(app, httpFunctions, uri);
         }
         await app.StartAsync();
         return app;

@@ -1,26 +1,31 @@
 using System.Net;
 using System.Text.Json;
-using Yarp.ReverseProxy.Forwarder;
 using Microsoft.Azure.Functions.Worker.Grpc.Messages;
 
 namespace ServerlessFleet.LocalHost;
 
 /// <summary>
 /// Serves the HTTP-triggered functions: each function's route (host.json routePrefix + the trigger's route) and methods
-/// become an endpoint; a matching request is sent to the worker as an invocation and, at the same time, forwarded (YARP's
-/// forwarder, streaming both ways) to the worker's own HTTP server with <c>x-ms-invocation-id</c> (ASP.NET Core
-/// integration), whose answer goes back to the caller.
+/// become an endpoint; a matching request is sent to the worker as an invocation and, at the same time, streamed to the
+/// worker's own HTTP server with <c>x-ms-invocation-id</c> (ASP.NET Core integration), whose answer is streamed back.
+/// HttpClient forwards rather than YARP's forwarder: when the worker answers before reading the whole body (413 for an
+/// oversize request) and closes, HttpClient still hands back that answer, where the forwarder reports a 502.
 /// </summary>
-public sealed class HttpTriggers(WorkerChannel channel, HostSettings settings, HostLog log, IHttpForwarder forwarder)
+public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings, HostLog log)
 {
-    private readonly HttpMessageInvoker _worker = new(new SocketsHttpHandler
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer", "Host",
+    };
+
+    private readonly HttpClient _worker = new(new SocketsHttpHandler
     {
         AllowAutoRedirect = false,
         UseCookies = false,
         UseProxy = false,
         AutomaticDecompression = DecompressionMethods.None,
         ActivityHeadersPropagator = null,
-    });
+    }) { Timeout = Timeout.InfiniteTimeSpan };
 
     public void Map(IEndpointRouteBuilder app, IEnumerable<LoadedFunction> functions, Uri workerUri)
     {
@@ -30,18 +35,28 @@ public sealed class HttpTriggers(WorkerChannel channel, HostSettings settings, H
             var template = string.IsNullOrEmpty(settings.RoutePrefix) ? route : $"{settings.RoutePrefix}/{route}";
             var methods = function.Trigger["methods"]?.AsArray().Select(m => m!.GetValue<string>().ToUpperInvariant()).ToArray();
             app.MapMethods("/" + template, methods is { Length: > 0 } ? methods : ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-                context => ForwardAsync(context, function, workerUri.ToString())).WithDisplayName(function.Name);
+                context => ForwardAsync(context, function, workerUri)).WithDisplayName(function.Name);
         }
     }
 
-    private async Task ForwardAsync(HttpContext context, LoadedFunction function, string worker)
+    private async Task ForwardAsync(HttpContext context, LoadedFunction function, Uri workerUri)
     {
         var invocationId = Guid.NewGuid().ToString();
         var invocation = channel.InvokeAsync(function, new TypedData { Http = Describe(context) }, Metadata(context), settings.FunctionTimeout, invocationId);
-        var error = await forwarder.SendAsync(context, worker, _worker, new ForwarderRequestConfig { ActivityTimeout = settings.FunctionTimeout },
-            new InvocationTransformer(invocationId));
-        if (error != ForwarderError.None)
-            log.Host($"{function.Name}: forwarding to the worker failed ({error}: {context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message}).");
+        try
+        {
+            using var request = Forwarded(context, workerUri, invocationId);
+            using var response = await _worker.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
+            context.Response.StatusCode = (int)response.StatusCode;
+            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+                if (!HopByHop.Contains(name)) context.Response.Headers[name] = values.ToArray();
+            await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            log.Host($"{function.Name}: the worker did not answer the request ({e.Message}).");
+            if (!context.Response.HasStarted) context.Response.StatusCode = StatusCodes.Status502BadGateway;
+        }
         try
         {
             var result = await invocation;
@@ -51,6 +66,21 @@ public sealed class HttpTriggers(WorkerChannel channel, HostSettings settings, H
         {
             log.Host($"{function.Name}: {e.Message}");
         }
+    }
+
+    /// <summary>The request as the worker receives it: streamed body, the caller's headers, the invocation it belongs to and the caller's address.</summary>
+    private static HttpRequestMessage Forwarded(HttpContext context, Uri workerUri, string invocationId)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(workerUri, context.Request.Path + context.Request.QueryString));
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+            request.Content = new StreamContent(context.Request.Body);
+        foreach (var (name, values) in context.Request.Headers)
+            if (!HopByHop.Contains(name) && !request.Headers.TryAddWithoutValidation(name, values.ToArray()))
+                request.Content?.Headers.TryAddWithoutValidation(name, values.ToArray());
+        request.Headers.TryAddWithoutValidation("x-ms-invocation-id", invocationId);
+        request.Headers.TryAddWithoutValidation("X-Forwarded-For", context.Connection.RemoteIpAddress?.ToString());
+        request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", context.Request.Scheme);
+        return request;
     }
 
     private static RpcHttp Describe(HttpContext context)
@@ -74,17 +104,5 @@ public sealed class HttpTriggers(WorkerChannel channel, HostSettings settings, H
         metadata["Query"] = new TypedData { Json = JsonSerializer.Serialize(context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString())) };
         metadata["Headers"] = new TypedData { Json = JsonSerializer.Serialize(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString())) };
         return metadata;
-    }
-
-    /// <summary>The forwarded request carries the invocation it belongs to and the caller's address, as the host sends them.</summary>
-    private sealed class InvocationTransformer(string invocationId) : HttpTransformer
-    {
-        public override async ValueTask TransformRequestAsync(HttpContext context, HttpRequestMessage request, string destinationPrefix, CancellationToken ct)
-        {
-            await base.TransformRequestAsync(context, request, destinationPrefix, ct);
-            request.Headers.TryAddWithoutValidation("x-ms-invocation-id", invocationId);
-            request.Headers.TryAddWithoutValidation("X-Forwarded-For", context.Connection.RemoteIpAddress?.ToString());
-            request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", context.Request.Scheme);
-        }
     }
 }

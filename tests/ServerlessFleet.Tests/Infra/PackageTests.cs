@@ -74,9 +74,10 @@ public sealed class PackageTests
     [Fact]
     public async Task Packaged_worker_runs_under_the_local_host_and_answers_health()
     {
+        // Storage of its own: this worker's queue listeners must not take the shared server's messages and die holding them.
         await using var host = await LocalHostProcess.StartAsync(Package.Value, new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = Azurite.StartPrivate(),
             ["Fleet:BootstrapKey"] = "package-test-bootstrap-key-0123456789",
         }, hostBuild: LocalHostProcess.HostBuildOfThisRun());
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
