@@ -17,7 +17,6 @@ using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Health;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Functions.OpenApi;
-using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Functions.Telemetry;
 using ServerlessFleet.Functions.Tenants;
 using ServerlessFleet.Shared;
@@ -35,7 +34,6 @@ using ServerlessFleet.Shared.Storage;
 using ServerlessFleet.Shared.Telemetry;
 using ServerlessFleet.Shared.Tenants;
 using ServerlessFleet.Shared.Errors;
-using ServerlessFleet.Shared.Orchestration;
 
 namespace ServerlessFleet.Functions;
 
@@ -57,6 +55,9 @@ public static class FleetApp
         builder.UseWhen<RateLimits>(HttpFunctionMiddleware.IsHttp);
         builder.UseWhen<IdempotencyKeys>(HttpFunctionMiddleware.IsHttp);
         builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = DefaultMaxRequestBodyBytes);
+        // Orchestration inputs, outputs, custom status and activity payloads in the API's JSON (camelCase), as operators read them.
+        builder.Services.Configure<WorkerOptions>(o => o.Serializer = new Azure.Core.Serialization.JsonObjectSerializer(
+            new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)));
         AddServices(builder.Services, builder.Configuration);
         builder.Services.AddHostedService<StorageStartup>();
         return builder;
@@ -99,7 +100,6 @@ public static class FleetApp
         services.AddSingleton<TenantStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<ApiKeyAuthenticator>();
-        services.AddOrchestrationRuntime();
         services.AddHttpContextAccessor();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<Auditor>();
@@ -143,7 +143,7 @@ public static class FleetApp
     }
 
     private static StorageLayout StorageLayout() => new StorageLayout()
-        .AddTables(TenantStore.TableName, ApiKeyStore.TableName, OrchestrationQueues.Table, AuditLog.TableName,
+        .AddTables(TenantStore.TableName, ApiKeyStore.TableName, AuditLog.TableName,
             DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName, IdempotencyStore.TableName,
             ActionStore.ActionsTable, ActionStore.RecordsTable, DeploymentStore.DeploymentsTable, DeploymentStore.RecordsTable)
         .AddContainers(ArtifactBlobs.Container, ActionService.ScreenshotContainer, DeploymentLogs.Container);

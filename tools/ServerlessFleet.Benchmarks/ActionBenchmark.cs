@@ -9,7 +9,6 @@ using ServerlessFleet.Functions.Actions;
 using ServerlessFleet.Shared.Actions;
 using ServerlessFleet.Shared.DeviceAuth;
 using ServerlessFleet.Shared.Devices;
-using ServerlessFleet.Shared.Orchestration;
 
 namespace ServerlessFleet.Benchmarks;
 
@@ -43,19 +42,20 @@ internal static class ActionBenchmark
             serials.Select(s => (DeviceKeys.Partition(tenant, s), DeviceKeys.DeviceRow)).ToList());
 
         var actions = services.GetRequiredService<ActionStore>();
-        var action = new DeviceAction(actions.NewId(), tenant, "refresh", [], deviceCount, 1, new Rollout(deviceCount, 0, null),
-            DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddHours(1), ActionStatuses.Pending, "benchmark");
+        using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
+        using var admin = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchHost.BootstrapKey);
         clock.Restart();
-        await actions.CreateAsync(action, serials, default);
-        await services.GetRequiredService<OrchestrationClient>().StartAsync(BulkActionOrchestrator.Name, new BulkActionState(tenant, action.Id),
-            $"bench-{action.Id}", tenant);
-        while ((await actions.ProgressAsync(tenant, action.Id, default)).Delivered < deviceCount) await Task.Delay(500);
+        var created = await admin.PostAsJsonAsync("/api/v1/actions", new { type = "refresh", devices = serials });
+        if (!created.IsSuccessStatusCode) throw new InvalidOperationException($"Create: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
+        var actionId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Report.Line("action created (records)", deviceCount, clock.Elapsed);
+        while ((await actions.ProgressAsync(tenant, actionId, default)).Delivered < deviceCount) await Task.Delay(250);
         var delivered = clock.Elapsed;
         // Each delivery needs at least its inbox transaction; messages carry 20 devices, so the queue is not the floor.
         Report.Line("actions delivered into inboxes", deviceCount, delivered, atSize.Transactions, "raw 2-entity transactions");
 
         clock.Restart();
-        using var http = new HttpClient { BaseAddress = host.BaseAddress };
         await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
         {
             var token = tokens.Issue(tenant, serial).Token;
@@ -72,9 +72,13 @@ internal static class ActionBenchmark
         });
         var confirmed = clock.Elapsed;
         Report.Line("actions read + confirmed by devices (HTTP)", deviceCount, confirmed);
-        var status = await services.GetRequiredService<OrchestrationClient>().WaitForCompletionAsync($"bench-{action.Id}", TimeSpan.FromMinutes(5));
+        string status;
+        while (!ActionStatuses.IsFinal(status = (await admin.GetFromJsonAsync<JsonElement>($"/api/v1/actions/{actionId}")).GetProperty("status").GetString()!))
+            await Task.Delay(100);
+        var end = clock.Elapsed;
         Report.Line("delivered + confirmed, end to end", deviceCount, delivered + confirmed);
-        Console.WriteLine($"orchestration: {status.RuntimeStatus}, output {status.Output}");
+        Report.Line("created to action final, end to end", deviceCount, delivered + end);
+        Console.WriteLine($"action: {status}");
         Console.WriteLine($"raw table: point inserts into an empty table {tableBaseline:F1}/s; on the seeded devices table: point reads {atSize.PointReads:F1}/s, " +
                           $"merges {atSize.Merges:F1}/s, 2-entity transactions {atSize.Transactions:F1}/s.");
         Console.WriteLine($"One delivery costs 3 point reads (record, device row, inbox marker), 1 inbox transaction and 1/{ActionService.DevicesPerMessage} of a queue message, " +

@@ -11,6 +11,7 @@ namespace ServerlessFleet.Benchmarks;
 /// </summary>
 internal sealed class BenchHost : IAsyncDisposable
 {
+    public const string BootstrapKey = "benchmark-bootstrap-key-0123456789";
     private readonly LocalHostProcess _host;
     private readonly ServiceProvider _services;
 
@@ -28,7 +29,7 @@ internal sealed class BenchHost : IAsyncDisposable
         var all = new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = Azurite.ConnectionString,
-            ["Fleet:BootstrapKey"] = "benchmark-bootstrap-key-0123456789",
+            ["Fleet:BootstrapKey"] = BootstrapKey,
             ["Fleet:PageTokenKey"] = "benchmark",
             ["Logging:LogLevel:Default"] = "Warning",
             ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",

@@ -44,7 +44,7 @@ internal static class DeploymentBenchmark
 
         var artifact = await SeedArtifactAsync(services);
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "benchmark-bootstrap-key-0123456789");
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchHost.BootstrapKey);
         var counter = services.GetRequiredService<StorageRequestCounter>();
         var before = counter.Snapshot();
         clock.Restart();

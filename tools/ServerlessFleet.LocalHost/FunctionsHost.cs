@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Azure.Functions.Worker.Grpc.Messages;
+using ServerlessFleet.LocalHost.Durable;
 
 namespace ServerlessFleet.LocalHost;
 
@@ -10,12 +11,17 @@ public sealed record LocalHostOptions(string AppDirectory, int Port, string? Loc
 
 /// <summary>
 /// A stand-in for the Azure Functions host, for local runs and tests: launches the worker, loads its functions over
-/// FunctionRpc, serves its HTTP functions, listens to its queues and fires its timers. It exits non-zero when the
+/// FunctionRpc, serves its HTTP functions, listens to its queues, fires its timers and runs its orchestrations and
+/// activities on the Durable Task engine (Azure Storage task hub). It exits non-zero when the
 /// worker dies or a function cannot be loaded or served.
 /// </summary>
 public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
 {
-    private static readonly HashSet<string> Supported = new(StringComparer.OrdinalIgnoreCase) { "httpTrigger", "queueTrigger", "timerTrigger" };
+    private static readonly HashSet<string> Supported = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "httpTrigger", "queueTrigger", "timerTrigger", "orchestrationTrigger", "activityTrigger",
+    };
+    private const string DurableClient = "durableClient";
 
     public async Task<int> RunAsync(CancellationToken stopping)
     {
@@ -24,7 +30,8 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
         var host = HostSettings.Load(Path.Combine(appDirectory, "host.json"), settings);
         var channel = new WorkerChannel(log) { FunctionAppDirectory = appDirectory };
 
-        await using var rpc = await StartRpcServerAsync(channel);
+        var backend = new DurableBackend();
+        await using var rpc = await StartRpcServerAsync(channel, backend);
         var rpcEndpoint = new Uri(rpc.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         using var worker = WorkerProcess.Start(appDirectory, rpcEndpoint, settings, log);
         log.Host($"Started worker process {worker.Id} from {appDirectory}.");
@@ -36,7 +43,11 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
             throw new HostStartupException(first == exited ? $"{await exited} Its functions were never loaded." : "The worker did not load its functions within 90 s.");
         var functions = await loading;
         if (functions.FirstOrDefault(f => !Supported.Contains(f.TriggerType)) is { } unsupported)
-            throw new HostStartupException($"Function {unsupported.Name} has a {unsupported.TriggerType}, which this host does not run (supported: HTTP, queue, timer).");
+            throw new HostStartupException($"Function {unsupported.Name} has a {unsupported.TriggerType}, which this host does not run (supported: {string.Join(", ", Supported)}).");
+        if (functions.SelectMany(f => f.Inputs.Select(i => (f.Name, Type: LoadedFunction.BindingType(i)))).FirstOrDefault(i => i.Type != DurableClient) is { Name: not null } input)
+            throw new HostStartupException($"Function {input.Name} has a {input.Type} input binding, which this host does not resolve (supported: {DurableClient}).");
+
+        await using var durable = await StartDurableAsync(functions, settings, host, channel, backend, rpcEndpoint);
 
         using var triggers = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         await using var http = await StartHttpAsync(channel, host, functions);
@@ -71,7 +82,22 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
         }
     }
 
-    private static async Task<WebApplication> StartRpcServerAsync(WorkerChannel channel)
+    /// <summary>The Durable Task engine, when the app has orchestrations, activities or durable clients.</summary>
+    private async Task<DurableEngine?> StartDurableAsync(IReadOnlyList<LoadedFunction> functions, IReadOnlyDictionary<string, string> settings,
+        HostSettings host, WorkerChannel channel, DurableBackend backend, Uri rpcEndpoint)
+    {
+        var durable = functions.Any(f => f.TriggerType is "orchestrationTrigger" or "activityTrigger"
+            || f.Inputs.Any(i => LoadedFunction.BindingType(i) == DurableClient));
+        if (!durable) return null;
+        var engine = await DurableEngine.StartAsync(host.Durable, AppSettings.Connection(settings, host.Durable.ConnectionName), functions, channel,
+            host.FunctionTimeout, rpcEndpoint, log);
+        backend.Started(engine.Service);
+        var binding = new TypedData { String = engine.ClientBinding };
+        channel.InputBindings = _ => binding;
+        return engine;
+    }
+
+    private static async Task<WebApplication> StartRpcServerAsync(WorkerChannel channel, DurableBackend backend)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -84,8 +110,11 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
             o.MaxSendMessageSize = int.MaxValue;
         });
         builder.Services.AddSingleton(channel);
+        builder.Services.AddSingleton(backend);
         var app = builder.Build();
         app.MapGrpcService<WorkerChannel>();
+        // The task-hub sidecar shares the worker's gRPC endpoint, as the Functions host's Durable extension serves its own.
+        app.MapGrpcService<TaskHubSidecar>();
         await app.StartAsync();
         return app;
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ServerlessFleet.LocalHost.Durable;
 
 namespace ServerlessFleet.LocalHost;
 
@@ -10,7 +11,7 @@ public sealed record QueueSettings(int BatchSize, int NewBatchThreshold, int Max
 /// What the Functions host reads from the app's host.json, with the app-setting overrides the host honours
 /// (<c>AzureFunctionsJobHost__extensions__queues__maxDequeueCount</c> and so on).
 /// </summary>
-public sealed record HostSettings(string RoutePrefix, QueueSettings Queues, TimeSpan FunctionTimeout)
+public sealed record HostSettings(string RoutePrefix, QueueSettings Queues, TimeSpan FunctionTimeout, DurableSettings Durable)
 {
     public static HostSettings Load(string hostJsonPath, IReadOnlyDictionary<string, string> settings)
     {
@@ -35,6 +36,6 @@ public sealed record HostSettings(string RoutePrefix, QueueSettings Queues, Time
             Span("extensions:queues:maxPollingInterval", TimeSpan.FromMinutes(1)),
             !string.Equals(Read("extensions:queues:messageEncoding"), "none", StringComparison.OrdinalIgnoreCase));
         var prefix = Read("extensions:http:routePrefix") ?? "api";
-        return new HostSettings(prefix.Trim('/'), queues, Span("functionTimeout", TimeSpan.FromMinutes(30)));
+        return new HostSettings(prefix.Trim('/'), queues, Span("functionTimeout", TimeSpan.FromMinutes(30)), DurableSettings.Load(Read));
     }
 }

@@ -6,10 +6,12 @@ using Microsoft.Azure.Functions.Worker.Grpc.Messages;
 
 namespace ServerlessFleet.LocalHost;
 
-/// <summary>A function the worker reported and loaded, with its trigger binding as raw JSON.</summary>
-public sealed record LoadedFunction(string Name, string FunctionId, JsonObject Trigger, string TriggerName)
+/// <summary>A function the worker reported and loaded, with its trigger and input bindings as raw JSON.</summary>
+public sealed record LoadedFunction(string Name, string FunctionId, JsonObject Trigger, string TriggerName, IReadOnlyList<JsonObject> Inputs)
 {
     public string TriggerType => Trigger["type"]?.GetValue<string>() ?? "";
+
+    public static string BindingType(JsonObject binding) => binding["type"]?.GetValue<string>() ?? "";
 }
 
 /// <summary>Runs one invocation of a function in the worker and answers with the worker's response.</summary>
@@ -33,6 +35,8 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase, IF
     public TaskCompletionSource<IReadOnlyList<LoadedFunction>> Loaded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public IReadOnlyDictionary<string, string> Capabilities { get; private set; } = new Dictionary<string, string>();
     public string FunctionAppDirectory { get; set; } = "";
+    /// <summary>The value of an input binding (by its binding JSON), which the host resolves for every invocation.</summary>
+    public Func<JsonObject, TypedData>? InputBindings { get; set; }
 
     public override async Task EventStream(IAsyncStreamReader<StreamingMessage> requests, IServerStreamWriter<StreamingMessage> responses, ServerCallContext context)
     {
@@ -105,7 +109,8 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase, IF
             var bindings = metadata.RawBindings.Select(b => JsonNode.Parse(b)!.AsObject()).ToList();
             var trigger = bindings.FirstOrDefault(b => b["type"]?.GetValue<string>()?.EndsWith("Trigger", StringComparison.OrdinalIgnoreCase) == true)
                 ?? throw new HostStartupException($"Function {metadata.Name} has no trigger binding.");
-            _functions.Add(new LoadedFunction(metadata.Name, metadata.FunctionId, trigger, trigger["name"]!.GetValue<string>()));
+            var inputs = bindings.Where(b => b != trigger && string.Equals(b["direction"]?.GetValue<string>(), "in", StringComparison.OrdinalIgnoreCase)).ToList();
+            _functions.Add(new LoadedFunction(metadata.Name, metadata.FunctionId, trigger, trigger["name"]!.GetValue<string>(), inputs));
         }
         _awaitingLoad = _functions.Count;
         if (_awaitingLoad == 0) Loaded.TrySetException(new HostStartupException("The worker reported no functions."));
@@ -120,6 +125,8 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase, IF
     {
         var request = new InvocationRequest { InvocationId = invocationId ?? Guid.NewGuid().ToString(), FunctionId = function.FunctionId, TraceContext = new RpcTraceContext() };
         request.InputData.Add(new ParameterBinding { Name = function.TriggerName, Data = trigger });
+        foreach (var input in function.Inputs)
+            request.InputData.Add(new ParameterBinding { Name = input["name"]!.GetValue<string>(), Data = InputBindings!(input) });
         foreach (var (key, value) in metadata) request.TriggerMetadata[key] = value;
         var completion = new TaskCompletionSource<InvocationResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[request.InvocationId] = completion;

@@ -1,4 +1,5 @@
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -7,6 +8,7 @@ using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Devices;
 using ServerlessFleet.Functions.Hosting;
+using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Shared.Actions;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.Devices;
@@ -40,8 +42,8 @@ public static class ActionsApi
 
     [Function("CreateAction"), Tags("Device actions"), RequireApiKey, AcceptIdempotencyKey, HandledBy(nameof(CreateAsync))]
     [EndpointSummary("Send an action to devices (≤ 500 listed, a group, or a filter) in rolling batches; needs the type's notify:* scope; Idempotency-Key honoured")]
-    public static Task<IResult> CreateAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions")] HttpRequest req) =>
-        FunctionHandlers.RunAsync(req);
+    public static Task<IResult> CreateAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
     [Function("GetAction"), Tags("Device actions"), RequireScope(Scopes.FleetRead), HandledBy(nameof(GetAsync))]
     [EndpointSummary("Status and progress of an action")]
@@ -55,18 +57,18 @@ public static class ActionsApi
 
     [Function("PauseAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Hold batches not released yet")]
-    public static Task<IResult> PauseAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:pause")] HttpRequest req) =>
-        FunctionHandlers.RunAsync(req);
+    public static Task<IResult> PauseAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:pause")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
     [Function("ResumeAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Continue releasing batches")]
-    public static Task<IResult> ResumeAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:resume")] HttpRequest req) =>
-        FunctionHandlers.RunAsync(req);
+    public static Task<IResult> ResumeAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:resume")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
     [Function("CancelAction"), Tags("Device actions"), RequireApiKey, HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Cancel: unanswered commands are withdrawn from inboxes")]
-    public static Task<IResult> CancelAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:cancel")] HttpRequest req) =>
-        FunctionHandlers.RunAsync(req);
+    public static Task<IResult> CancelAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions/{id}:cancel")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
     [Function("ListDeviceActionHistory"), Tags("Device actions"), RequireScope(Scopes.FleetRead), HandledBy(nameof(HistoryAsync))]
     [EndpointSummary("A device's action history, in sequence order")]
@@ -84,7 +86,7 @@ public static class ActionsApi
         FunctionHandlers.RunAsync(req);
 
     private static async Task<Accepted<ActionResponse>> CreateAsync(CreateActionRequest request, HttpContext context, Caller caller, DeviceTargets deviceTargets,
-        ActionStore store, OrchestrationClient orchestrations, Auditor audit, TimeProvider clock, CancellationToken ct)
+        ActionStore store, Orchestrations orchestrations, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         var type = request.Type;
@@ -110,8 +112,10 @@ public static class ActionsApi
         var action = new DeviceAction(store.NewId(), caller.TenantId, type!, parameters, serials.Count, (serials.Count + batchSize - 1) / batchSize,
             new Rollout(batchSize, rollout?.BatchDelaySeconds ?? 0, rollout?.StopThresholdPercent), now, now.AddMinutes(request.ExpiresInMinutes ?? 60),
             ActionStatuses.Pending, caller.KeyId);
+        var instance = InstanceId(action);
+        // The orchestration first: a saved action always has one (it waits for the save; see OrchestrationStarts).
+        await orchestrations.StartOnceAsync(BulkActionOrchestration.Name, instance, new BulkActionState(caller.TenantId, action.Id), ct);
         await store.CreateAsync(action, serials, ct);
-        var instance = await orchestrations.StartAsync(BulkActionOrchestrator.Name, new BulkActionState(caller.TenantId, action.Id), InstanceId(action), caller.TenantId, ct);
         await audit.RecordAsync("action.create", "action", action.Id, null, new { action.Type, action.Params, action.Total, action.Rollout, Targets = serials.Count }, ct);
         return TypedResults.Accepted($"/api/v1/actions/{action.Id}", Response(action, new ActionProgress(serials.Count, 0, 0, 0, 0, 0), instance));
     }
@@ -134,18 +138,35 @@ public static class ActionsApi
         return TypedResults.Ok(pages.Respond(context, new ListPage<DeviceActionResponse>(items, page.Next, page.Previous)));
     }
 
-    private static async Task<Accepted<ActionResponse>> ControlAsync(string id, CustomMethod method, Caller caller, ActionStore store, OrchestrationClient orchestrations,
-        Auditor audit, CancellationToken ct)
+    /// <summary>
+    /// Pause, resume or cancel: answered with the action after the change (200), or 202 when the orchestration has not
+    /// applied it within the wait. A command that changes nothing (pausing a paused action) raises no event.
+    /// </summary>
+    private static async Task<Results<Ok<ActionResponse>, Accepted<ActionResponse>>> ControlAsync(string id, CustomMethod method, Caller caller, ActionStore store,
+        Orchestrations orchestrations, Auditor audit, CancellationToken ct)
     {
         var command = method.Name;
         var action = await store.GetAsync(caller.TenantId, id, ct);
         RequireScopeFor(caller, action.Type);
-        if (action.Status is ActionStatuses.Succeeded or ActionStatuses.Failed or ActionStatuses.PartiallyFailed or ActionStatuses.Canceled)
-            throw FleetException.Conflict($"The action is {action.Status}.");
-        await orchestrations.RaiseEventAsync(InstanceId(action), BulkActionOrchestrator.ControlEvent, command, ct: ct);
-        await audit.RecordAsync($"action.{command}", "action", id, null, new { command }, ct);
-        return TypedResults.Accepted($"/api/v1/actions/{id}", Response(action, await store.ProgressAsync(caller.TenantId, id, ct), InstanceId(action)));
+        if (ActionStatuses.IsFinal(action.Status)) throw FleetException.Conflict($"The action is {action.Status}.");
+        if (command == ActionCommands.Resume && action.Status != ActionStatuses.Paused) throw FleetException.Conflict($"The action is {action.Status}, not paused.");
+        var applied = true;
+        if (!(command == ActionCommands.Pause && action.Status == ActionStatuses.Paused))
+        {
+            (action, applied) = await orchestrations.CommandAsync(InstanceId(action), BulkActionOrchestration.ControlEvent, command,
+                t => store.GetAsync(caller.TenantId, id, t), a => Applied(command, a.Status), ct);
+            await audit.RecordAsync($"action.{command}", "action", id, null, new { command }, ct);
+        }
+        var response = Response(action, await store.ProgressAsync(caller.TenantId, id, ct), InstanceId(action));
+        return applied ? TypedResults.Ok(response) : TypedResults.Accepted($"/api/v1/actions/{id}", response);
     }
+
+    private static bool Applied(string command, string status) => command switch
+    {
+        ActionCommands.Pause => status != ActionStatuses.Running && status != ActionStatuses.Pending,
+        ActionCommands.Resume => status != ActionStatuses.Paused,
+        _ => ActionStatuses.IsFinal(status),
+    };
 
     private static async Task<Ok<PagedResponse<InboxEntryResponse>>> HistoryAsync(string serial, HttpContext context, [AsParameters] PagingQuery paging, Caller caller,
         Paging pages, DeviceStore devices, DeviceInbox inbox, CancellationToken ct)
@@ -186,7 +207,7 @@ public static class ActionsApi
         if (!caller.Principal.Has(scope)) throw FleetException.Forbidden($"Action '{type}' requires the '{scope}' scope.");
     }
 
-    private static string InstanceId(DeviceAction action) => $"action-{action.TenantId}-{action.Id}";
+    private static string InstanceId(DeviceAction action) => OrchestrationIds.Action(action.TenantId, action.Id);
 
     private static ActionResponse Response(DeviceAction a, ActionProgress progress, string instance) =>
         new(a.Id, a.Type, a.Params, a.Status, progress, a.Rollout, a.CreatedAt, a.ExpiresAt, instance);

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ServerlessFleet.Functions.Audit;
@@ -12,7 +13,7 @@ using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Errors;
-using ServerlessFleet.Shared.Orchestration;
+using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Shared.Paging;
 
 namespace ServerlessFleet.Functions.Deployments;
@@ -24,8 +25,8 @@ public static class DeploymentsApi
 
     [Function("CreateDeployment"), Tags("Deployments"), ProducesResponseType<DeploymentResponse>(StatusCodes.Status202Accepted), ProducesResponseType<DeploymentPlanResponse>(StatusCodes.Status200OK), RequireScope(Scopes.FleetDeploy), AcceptIdempotencyKey, HandledBy(nameof(CreateAsync))]
     [EndpointSummary("Deploy a release or an artifact to devices in phases; dryRun returns the plan and stores nothing; Idempotency-Key honoured")]
-    public static Task<IResult> CreateDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments")] HttpRequest req) =>
-        FunctionHandlers.RunAsync(req);
+    public static Task<IResult> CreateDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
     [Function("ListDeployments"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(ListAsync))]
     [EndpointSummary("Deployments, oldest first; filters status, name, createdAfter, createdBefore")]
@@ -34,8 +35,8 @@ public static class DeploymentsApi
 
     [Function("GetDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(GetAsync))]
     [EndpointSummary("A deployment with its phases, statistics and orchestration progress")]
-    public static Task<IResult> GetDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/deployments/{id}")] HttpRequest req) =>
-        FunctionHandlers.RunAsync(req);
+    public static Task<IResult> GetDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/deployments/{id}")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
     [Function("ListDeploymentDevices"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(DevicesAsync))]
     [EndpointSummary("Per-device status, attempts and timestamps; filter status")]
@@ -49,18 +50,18 @@ public static class DeploymentsApi
 
     [Function("PauseDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Release no more devices; devices already offered it carry on")]
-    public static Task<IResult> PauseDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:pause")] HttpRequest req) =>
-        FunctionHandlers.RunAsync(req);
+    public static Task<IResult> PauseDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:pause")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
     [Function("ResumeDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Continue a paused deployment (after a failed success gate: go on with the next phase)")]
-    public static Task<IResult> ResumeDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:resume")] HttpRequest req) =>
-        FunctionHandlers.RunAsync(req);
+    public static Task<IResult> ResumeDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:resume")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
     [Function("AbortDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(ControlAsync))]
     [EndpointSummary("Abort: devices not started never start; devices in progress may finish but cannot report success")]
-    public static Task<IResult> AbortDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:abort")] HttpRequest req) =>
-        FunctionHandlers.RunAsync(req);
+    public static Task<IResult> AbortDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:abort")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
     [Function("GetDeploymentStatistics"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(StatisticsAsync))]
     [EndpointSummary("Statistics of up to 100 deployments by id")]
@@ -68,7 +69,7 @@ public static class DeploymentsApi
         FunctionHandlers.RunAsync(req);
 
     private static async Task<IResult> CreateAsync(CreateDeploymentRequest request, bool? dryRun, Caller caller, DeviceTargets targets, ArtifactStore artifacts,
-        DeploymentStore store, OrchestrationClient orchestrations, Auditor audit, IOptions<FleetOptions> options, TimeProvider clock, CancellationToken ct)
+        DeploymentStore store, Orchestrations orchestrations, Auditor audit, IOptions<FleetOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         errors.Require(request.Name is { Length: >= 1 and <= 128 } && !string.IsNullOrWhiteSpace(request.Name), "name", "name is required: 1 to 128 characters.");
@@ -99,9 +100,10 @@ public static class DeploymentsApi
 
         if (dryRun == true || request.DryRun == true) return TypedResults.Ok(Plan(deployment, records, now));
 
+        // The orchestration first: a saved deployment always has one (it waits for the save; see OrchestrationStarts).
+        await orchestrations.StartOnceAsync(DeploymentOrchestration.Name, deployment.InstanceId,
+            new DeploymentState(caller.TenantId, deployment.Id, options.Value.DeploymentCheckSeconds), ct);
         await store.CreateAsync(deployment, records, ct);
-        await orchestrations.StartAsync(DeploymentOrchestrator.Name, new DeploymentState(caller.TenantId, deployment.Id, options.Value.DeploymentCheckSeconds),
-            deployment.InstanceId, caller.TenantId, ct);
         await audit.RecordAsync("deployment.create", "deployment", deployment.Id, null,
             new { deployment.Name, Artifacts = resolved.Select(a => a.Id), deployment.Target, deployment.Phases, deployment.Policy, deployment.ForceInstall, Devices = records.Count }, ct);
         var stats = await store.StatisticsAsync(caller.TenantId, deployment.Id, phases.Count, ct);
@@ -119,12 +121,12 @@ public static class DeploymentsApi
         return TypedResults.Ok(pages.Respond(context, new ListPage<DeploymentResponse>(items, page.Next, page.Previous)));
     }
 
-    private static async Task<Ok<DeploymentResponse>> GetAsync(string id, Caller caller, DeploymentStore store, OrchestrationClient orchestrations, CancellationToken ct)
+    private static async Task<Ok<DeploymentResponse>> GetAsync(string id, Caller caller, DeploymentStore store, Orchestrations orchestrations, CancellationToken ct)
     {
         var deployment = await store.GetAsync(caller.TenantId, id, ct);
         var stats = await store.StatisticsAsync(caller.TenantId, id, deployment.Phases.Count, ct);
-        var status = await orchestrations.GetStatusAsync(deployment.InstanceId, ct);
-        return TypedResults.Ok(DeploymentResponse.From(deployment, stats, status?.CustomStatus));
+        var status = await orchestrations.FindAsync(deployment.InstanceId, ct);
+        return TypedResults.Ok(DeploymentResponse.From(deployment, stats, OrchestrationResponse.Json(status?.SerializedCustomStatus)));
     }
 
     private static async Task<Ok<PagedResponse<DeviceDeploymentResponse>>> DevicesAsync(string id, string? status, HttpContext context, [AsParameters] PagingQuery paging,
@@ -145,18 +147,36 @@ public static class DeploymentsApi
         return TypedResults.Ok(log);
     }
 
-    private static async Task<Accepted<DeploymentResponse>> ControlAsync(string id, CustomMethod method, Caller caller, DeploymentStore store,
-        OrchestrationClient orchestrations, Auditor audit, CancellationToken ct)
+    /// <summary>
+    /// Pause, resume or abort: answered with the deployment after the change (200), or 202 when the orchestration has not
+    /// applied it within the wait. A command that changes nothing (pausing a paused deployment) raises no event.
+    /// </summary>
+    private static async Task<Results<Ok<DeploymentResponse>, Accepted<DeploymentResponse>>> ControlAsync(string id, CustomMethod method, Caller caller,
+        DeploymentStore store, Orchestrations orchestrations, Auditor audit, CancellationToken ct)
     {
         var command = method.Name;
         var deployment = await store.GetAsync(caller.TenantId, id, ct);
         if (!DeploymentStatuses.IsActive(deployment.Status)) throw FleetException.Conflict($"The deployment is {deployment.Status}.");
-        if (command == "resume" && deployment.Status != DeploymentStatuses.Paused) throw FleetException.Conflict($"The deployment is {deployment.Status}, not paused.");
-        await orchestrations.RaiseEventAsync(deployment.InstanceId, DeploymentOrchestrator.ControlEvent, command, ct: ct);
-        await audit.RecordAsync($"deployment.{command}", "deployment", id, new { deployment.Status }, new { command }, ct);
-        var stats = await store.StatisticsAsync(caller.TenantId, id, deployment.Phases.Count, ct);
-        return TypedResults.Accepted($"/api/v1/deployments/{id}", DeploymentResponse.From(deployment, stats));
+        if (command == DeploymentCommands.Resume && deployment.Status != DeploymentStatuses.Paused)
+            throw FleetException.Conflict($"The deployment is {deployment.Status}, not paused.");
+        var applied = true;
+        if (!(command == DeploymentCommands.Pause && deployment.Status == DeploymentStatuses.Paused))
+        {
+            var before = deployment.Status;
+            (deployment, applied) = await orchestrations.CommandAsync(deployment.InstanceId, DeploymentOrchestration.ControlEvent, command,
+                t => store.GetAsync(caller.TenantId, id, t), d => Applied(command, d.Status), ct);
+            await audit.RecordAsync($"deployment.{command}", "deployment", id, new { Status = before }, new { command }, ct);
+        }
+        var response = DeploymentResponse.From(deployment, await store.StatisticsAsync(caller.TenantId, id, deployment.Phases.Count, ct));
+        return applied ? TypedResults.Ok(response) : TypedResults.Accepted($"/api/v1/deployments/{id}", response);
     }
+
+    private static bool Applied(string command, string status) => command switch
+    {
+        DeploymentCommands.Pause => status != DeploymentStatuses.InProgress && status != DeploymentStatuses.Pending && status != DeploymentStatuses.Scheduled,
+        DeploymentCommands.Resume => status != DeploymentStatuses.Paused,
+        _ => !DeploymentStatuses.IsActive(status),
+    };
 
     private static async Task<Ok<IReadOnlyList<DeploymentStatisticsResponse>>> StatisticsAsync(StatisticsRequest request, Caller caller, DeploymentStore store,
         CancellationToken ct)

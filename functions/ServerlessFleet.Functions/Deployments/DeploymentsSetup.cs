@@ -2,7 +2,6 @@ using ServerlessFleet.Functions.Devices;
 using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Devices;
-using ServerlessFleet.Shared.Orchestration;
 
 namespace ServerlessFleet.Functions.Deployments;
 
@@ -16,39 +15,22 @@ public static class DeploymentsSetup
         services.AddSingleton<DeploymentLogs>();
         services.AddSingleton<IArtifactUsage, ArtifactsInActiveDeployments>();
         services.AddSingleton<IDeviceDecommissionHook, LeaveDeploymentsOnDecommission>();
-        services.Configure<OrchestrationRegistry>(r => r
-            .AddOrchestrator<DeploymentState, string>(DeploymentOrchestrator.Name, DeploymentOrchestrator.RunAsync)
-            .AddActivity<DeploymentState, DeploymentRun>("Deployments.Load", async (s, c) =>
-            {
-                var d = await c.Services.GetRequiredService<DeploymentStore>().GetAsync(s.TenantId, s.DeploymentId, default);
-                return new DeploymentRun(d.Phases, d.Policy, d.Target.Dynamic, d.Status);
-            })
-            .AddActivity<DeploymentOrchestrator.StatisticsRequest, DeploymentStatistics>("Deployments.Statistics", (s, c) =>
-                c.Services.GetRequiredService<DeploymentStore>().StatisticsAsync(s.State.TenantId, s.State.DeploymentId, s.Phases, default))
-            .AddActivity<DeploymentOrchestrator.ReleaseRequest, int>("Deployments.Release", (s, c) =>
-                c.Services.GetRequiredService<DeploymentService>().AssignBatchAsync(s.State.TenantId, s.State.DeploymentId, s.Phase, s.Batch, default))
-            .AddActivity<DeploymentOrchestrator.SweepRequest, int>("Deployments.Sweep", (s, c) => SweepAsync(s, c.Services))
-            .AddActivity<DeploymentState, int>("Deployments.Abort", (s, c) =>
-                c.Services.GetRequiredService<DeploymentService>().AbortAsync(s.TenantId, s.DeploymentId, default))
-            .AddActivity<DeploymentOrchestrator.StatusRequest, bool>("Deployments.SetStatus", async (s, c) =>
-            {
-                await c.Services.GetRequiredService<DeploymentStore>().SetStatusAsync(s.State.TenantId, s.State.DeploymentId, s.Status, s.Reason, default);
-                return true;
-            }));
+        services.AddSingleton<DeploymentSweeper>();
         return services;
     }
+}
 
-    /// <summary>Times out silent devices and lets devices that newly match a dynamic target join.</summary>
-    private static async Task<int> SweepAsync(DeploymentOrchestrator.SweepRequest request, IServiceProvider services)
+/// <summary>Times out silent devices and lets devices that newly match a dynamic target join.</summary>
+public sealed class DeploymentSweeper(DeploymentStore store, DeploymentService deployments, DeviceTargets targets)
+{
+    public async Task<int> SweepAsync(string tenantId, string deploymentId, bool lastPhaseReleased, CancellationToken ct)
     {
-        var store = services.GetRequiredService<DeploymentStore>();
-        var deployments = services.GetRequiredService<DeploymentService>();
-        var deployment = await store.GetAsync(request.State.TenantId, request.State.DeploymentId, default);
-        var changed = await deployments.TimeOutAsync(deployment, default);
+        var deployment = await store.GetAsync(tenantId, deploymentId, ct);
+        var changed = await deployments.TimeOutAsync(deployment, ct);
         if (deployment.Target.Filter is { } filter)
         {
-            var matching = await services.GetRequiredService<DeviceTargets>().FilterAsync(deployment.TenantId, filter, default);
-            changed += await deployments.JoinAsync(deployment, matching.Select(m => (m.Serial, m.DeviceType)).ToList(), request.LastPhaseReleased, default);
+            var matching = await targets.FilterAsync(deployment.TenantId, filter, ct);
+            changed += await deployments.JoinAsync(deployment, matching.Select(m => (m.Serial, m.DeviceType)).ToList(), lastPhaseReleased, ct);
         }
         return changed;
     }

@@ -39,7 +39,8 @@ public static class DeviceDeploymentsApi
     {
         var device = caller.Principal.Device;
         var pollAfter = options.Value.DevicePollSeconds;
-        if (device.Deployments.Current is not { } slot)
+        // A device with nothing queued costs this poll one read (its row, read by authentication); an offer checks the record.
+        if (device.Deployments.Current is null || await deployments.CurrentAsync(device, ct) is not { } slot)
         {
             context.Response.Headers["X-Poll-After"] = pollAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return TypedResults.NoContent();

@@ -4,7 +4,7 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace ServerlessFleet.Functions.Hosting;
 
-public enum TriggerKind { Http, Queue, Timer }
+public enum TriggerKind { Http, Queue, Timer, Orchestration, Activity }
 
 /// <summary>One function of the app as its attributes declare it.</summary>
 public sealed record FunctionDescriptor(
@@ -80,8 +80,12 @@ public sealed class FunctionCatalog
                 return new FunctionDescriptor(name, method, TriggerKind.Queue, QueueName: queue.QueueName);
             if (parameter.GetCustomAttribute<TimerTriggerAttribute>() is { } timer)
                 return new FunctionDescriptor(name, method, TriggerKind.Timer, Schedule: timer.Schedule);
+            if (parameter.IsDefined(typeof(OrchestrationTriggerAttribute)))
+                return new FunctionDescriptor(name, method, TriggerKind.Orchestration);
+            if (parameter.IsDefined(typeof(ActivityTriggerAttribute)))
+                return new FunctionDescriptor(name, method, TriggerKind.Activity);
         }
-        problems.Add($"Function '{name}' has no HTTP, queue or timer trigger.");
+        problems.Add($"Function '{name}' has no HTTP, queue, timer, orchestration or activity trigger.");
         return null;
     }
 }

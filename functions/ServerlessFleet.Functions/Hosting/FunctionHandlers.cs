@@ -3,7 +3,9 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Primitives;
+using Microsoft.DurableTask.Client;
 using ServerlessFleet.Functions.Conventions;
+using ServerlessFleet.Functions.Orchestration;
 
 namespace ServerlessFleet.Functions.Hosting;
 
@@ -22,6 +24,13 @@ public sealed class FunctionHandlers(FunctionCatalog catalog, IServiceProvider s
     public override IReadOnlyList<Endpoint> Endpoints => catalog.Http.Select(f => Endpoint(f.Name)).ToList();
 
     public override IChangeToken GetChangeToken() => NullChangeToken.Singleton;
+
+    /// <summary>The body of an HTTP function that starts or steers orchestrations: its handler may take <see cref="Orchestrations"/>.</summary>
+    public static Task<IResult> RunAsync(HttpRequest request, DurableTaskClient durable)
+    {
+        request.HttpContext.Features.Set(new Orchestrations(durable));
+        return RunAsync(request);
+    }
 
     /// <summary>The body of every HTTP function: runs its handler on the request.</summary>
     public static async Task<IResult> RunAsync(HttpRequest request)

@@ -11,6 +11,8 @@ public static class ActionStatuses
     public const string Failed = "failed";
     public const string PartiallyFailed = "partially_failed";
     public const string Canceled = "canceled";
+
+    public static bool IsFinal(string status) => status is Succeeded or Failed or PartiallyFailed or Canceled;
 }
 
 /// <summary>Where one device is with one action.</summary>

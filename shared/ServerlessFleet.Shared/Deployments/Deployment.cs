@@ -54,7 +54,7 @@ public sealed record Deployment(
     public DeploymentArtifact? ArtifactFor(string? deviceType) =>
         deviceType is null ? null : Artifacts.FirstOrDefault(a => a.DeviceTypes.Contains(deviceType, StringComparer.Ordinal));
 
-    public string InstanceId => $"deployment-{TenantId}-{Id}";
+    public string InstanceId => Orchestration.OrchestrationIds.Deployment(TenantId, Id);
 }
 
 /// <summary>One device in one deployment.</summary>

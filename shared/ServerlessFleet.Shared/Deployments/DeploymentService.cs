@@ -62,6 +62,12 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         var now = clock.GetUtcNow();
         var record = await store.FindRecordAsync(device.TenantId, deploymentId, device.Serial, ct) ?? throw FleetException.NotFound("Deployment", deploymentId);
         var slot = device.Deployments.Current?.DeploymentId == deploymentId ? device.Deployments.Current : null;
+        if (slot is not null && DeviceDeploymentStatuses.IsFinal(record.Status))
+        {
+            // Over for this device, yet still on its row: the second of the two writes was lost. Repaired before answering.
+            await LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device);
+            slot = null;
+        }
         DeviceDeployment? finished = null;
         await UpdateRecordAsync(device.TenantId, deploymentId, device.Serial, r =>
         {
@@ -87,6 +93,25 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         if (finished is not null) await LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device);
         else if (slot is { Started: false })
             await queues.ChangeAsync(device.TenantId, device.Serial, d => d.Deployments.MarkStarted(deploymentId), ct, device);
+    }
+
+    /// <summary>
+    /// The device's current deployment, unless its record is already final. A device row that still carries a deployment
+    /// whose record is final lost the second of the two writes (record, then row): it leaves that deployment here, so a
+    /// device is never held by a deployment that is over for it.
+    /// </summary>
+    public async Task<DeploymentSlot?> CurrentAsync(Device device, CancellationToken ct)
+    {
+        var queue = device.Deployments;
+        var known = device;
+        while (queue.Current is { } slot)
+        {
+            var record = await store.FindRecordAsync(device.TenantId, slot.DeploymentId, device.Serial, ct);
+            if (record is not null && !DeviceDeploymentStatuses.IsFinal(record.Status)) return slot;
+            if (await LeaveDeviceAsync(device.TenantId, device.Serial, slot.DeploymentId, ct, known) is not { } after) return null;
+            (queue, known) = (after, null);
+        }
+        return null;
     }
 
     /// <summary>The device's type has no artifact in its current deployment: the record ends as noartifact and the next deployment moves up.</summary>
@@ -175,12 +200,14 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
     };
 
     /// <summary>Takes a deployment off the device; the oldest one waiting behind it becomes current and its record says so.</summary>
-    private async Task LeaveDeviceAsync(string tenantId, string serial, string deploymentId, CancellationToken ct, Device? known = null)
+    private async Task<DeviceDeploymentQueue?> LeaveDeviceAsync(string tenantId, string serial, string deploymentId, CancellationToken ct, Device? known = null)
     {
         var now = clock.GetUtcNow();
         var changed = await queues.ChangeAsync(tenantId, serial, d => d.Deployments.Remove(deploymentId, now), ct, known);
-        if (changed is not { } c || c.After.Current is not { } promoted || c.Before.Deployments.Current?.DeploymentId == promoted.DeploymentId) return;
-        await UpdateRecordAsync(tenantId, promoted.DeploymentId, serial, r => r.AssignedAt is not null ? null : r with { AssignedAt = promoted.AssignedAt }, ct);
+        if (changed is not { } c) return null;
+        if (c.After.Current is { } promoted && c.Before.Deployments.Current?.DeploymentId != promoted.DeploymentId)
+            await UpdateRecordAsync(tenantId, promoted.DeploymentId, serial, r => r.AssignedAt is not null ? null : r with { AssignedAt = promoted.AssignedAt }, ct);
+        return c.After;
     }
 
     /// <summary>Read-modify-write of one record (and its counts) under its ETag; <paramref name="change"/> returns null for "nothing to do".</summary>

@@ -105,8 +105,15 @@ public sealed class ActionTests() : TenantScopedTests("act")
         var devices = await TestDevices.SeedAdmittedAsync(Tenant, 30, "pause", "paused-group");
         var id = (await CreateAsync(Owner, new { type = "refresh", group = "paused-group", rollout = new { batchSize = 10, batchDelaySeconds = 4 } })).GetProperty("id").GetString()!;
         await Eventually.WaitAsync(() => ActionAsync(id), a => a.GetProperty("progress").GetProperty("delivered").GetInt32() >= 10, Timeout, "the first batch");
-        await (await Owner.PostAsync($"/api/v1/actions/{id}:pause", null)).AssertStatusAsync(HttpStatusCode.Accepted);
-        await WaitForStatusAsync(id, ActionStatuses.Paused);
+        // Answered with the state after the change, which the first read shows too.
+        var paused = await (await Owner.PostAsync($"/api/v1/actions/{id}:pause", null)).AssertStatusAsync(HttpStatusCode.OK);
+        Assert.Equal(ActionStatuses.Paused, (await paused.JsonAsync()).GetProperty("status").GetString());
+        Assert.Equal(ActionStatuses.Paused, (await ActionAsync(id)).GetProperty("status").GetString());
+        // A repeated pause is the same pause: no second command reaches the orchestration.
+        var again = await (await Owner.PostAsync($"/api/v1/actions/{id}:pause", null)).AssertStatusAsync(HttpStatusCode.OK);
+        Assert.Equal(ActionStatuses.Paused, (await again.JsonAsync()).GetProperty("status").GetString());
+        var pauses = await (await Owner.GetAsync($"/api/v1/audit-logs?action=action.pause&objectId={id}")).JsonAsync();
+        Assert.Single(pauses.GetProperty("data").EnumerateArray());
         // A batch released just before the pause still arrives; nothing after it does.
         await Task.Delay(2000);
         var held = (await ActionAsync(id)).GetProperty("progress").GetProperty("delivered").GetInt32();
@@ -114,11 +121,13 @@ public sealed class ActionTests() : TenantScopedTests("act")
         Assert.Equal(held, (await ActionAsync(id)).GetProperty("progress").GetProperty("delivered").GetInt32());
         Assert.True(held < 30);
 
-        await (await Owner.PostAsync($"/api/v1/actions/{id}:resume", null)).AssertStatusAsync(HttpStatusCode.Accepted);
+        var resumed = await (await Owner.PostAsync($"/api/v1/actions/{id}:resume", null)).AssertStatusAsync(HttpStatusCode.OK);
+        Assert.Equal(ActionStatuses.Running, (await resumed.JsonAsync()).GetProperty("status").GetString());
+        await (await Owner.PostAsync($"/api/v1/actions/{id}:resume", null)).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
         await Eventually.WaitAsync(() => ActionAsync(id), a => a.GetProperty("progress").GetProperty("delivered").GetInt32() > held, Timeout, "more batches after resume");
 
-        await (await Owner.PostAsync($"/api/v1/actions/{id}:cancel", null)).AssertStatusAsync(HttpStatusCode.Accepted);
-        var canceled = await WaitForStatusAsync(id, ActionStatuses.Canceled);
+        var canceled = await (await (await Owner.PostAsync($"/api/v1/actions/{id}:cancel", null)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
+        Assert.Equal(ActionStatuses.Canceled, canceled.GetProperty("status").GetString());
         Assert.Equal(30, canceled.GetProperty("progress").GetProperty("canceled").GetInt32());
         foreach (var device in devices) Assert.Empty(await InboxAsync(device));
         await (await Owner.PostAsync($"/api/v1/actions/{id}:resume", null)).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");

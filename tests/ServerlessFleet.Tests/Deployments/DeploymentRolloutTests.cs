@@ -177,7 +177,8 @@ public sealed class DeploymentRolloutTests() : DeploymentTestBase("dep")
         await InstallAsync(devices[1], id, true);
         await (await Owner.DeleteAsync($"/api/v1/artifacts/{artifactId}")).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
 
-        await (await Owner.PostAsync($"/api/v1/deployments/{id}:abort", null)).AssertStatusAsync(HttpStatusCode.Accepted);
+        var answer = await (await (await Owner.PostAsync($"/api/v1/deployments/{id}:abort", null)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
+        Assert.Equal(DeploymentStatuses.Aborted, answer.GetProperty("status").GetString());
         var aborted = await WaitForStatusAsync(id, DeploymentStatuses.Aborted);
         Assert.Equal(1, Count(aborted, "success"));
         Assert.Equal(11, Count(aborted, "aborted"));

@@ -26,7 +26,7 @@ public sealed class QueueListenerTests
         var worker = new HeldInvocations();
         var settings = new QueueSettings(BatchSize: 4, NewBatchThreshold: 2, MaxDequeueCount: 5, VisibilityTimeout: TimeSpan.Zero,
             MaxPollingInterval: TimeSpan.FromMilliseconds(200), Base64: true);
-        var function = new LoadedFunction("Probe", "probe-id", new JsonObject { ["type"] = "queueTrigger", ["queueName"] = queueName }, "message");
+        var function = new LoadedFunction("Probe", "probe-id", new JsonObject { ["type"] = "queueTrigger", ["queueName"] = queueName }, "message", []);
         var listener = new QueueListener(function, queue, new QueueClient(Azurite.ConnectionString, queueName + "-poison", encoded), settings,
             TimeSpan.FromMinutes(1), worker, new HostLog(RpcLog.Types.Level.Warning));
         using var stop = new CancellationTokenSource();

@@ -1,0 +1,52 @@
+namespace ServerlessFleet.Shared.Actions;
+
+/// <summary>Where a bulk action stands; carried across continue-as-new.</summary>
+public sealed record BulkActionState(string TenantId, string ActionId, int NextBatch = 0, bool Paused = false, bool Stopped = false,
+    DateTimeOffset? NextReleaseAt = null, bool Started = false, int PollSeconds = 5);
+
+public sealed record ActionPlan(int Batches, int BatchSize, int BatchDelaySeconds, double? StopThresholdPercent, DateTimeOffset ExpiresAt);
+
+public sealed record BulkActionStatus(string Phase, int NextBatch, int Batches, ActionProgress Progress);
+
+/// <summary>The next thing a bulk action does.</summary>
+public abstract record BulkActionStep
+{
+    /// <summary>Too many failures: nothing more is sent; what was delivered may still finish.</summary>
+    public sealed record StopReleasing : BulkActionStep;
+    public sealed record Release(int Batch) : BulkActionStep;
+    public sealed record Finish(string Status) : BulkActionStep;
+    /// <summary>The action's time is up, paused or not: unanswered devices time out and the action ends.</summary>
+    public sealed record Expire : BulkActionStep;
+    public sealed record Wait(DateTimeOffset Until) : BulkActionStep;
+}
+
+/// <summary>
+/// The bulk action's decisions as a pure function of its state, plan, progress and the time: rolling batches a
+/// delay apart, the stop threshold judged before every release, completion, and expiry.
+/// </summary>
+public static class BulkActionDecisions
+{
+    public static BulkActionStep Decide(BulkActionState s, ActionPlan plan, ActionProgress progress, DateTimeOffset now)
+    {
+        var finished = progress.Succeeded + progress.Failed;
+        if (!s.Stopped && plan.StopThresholdPercent is { } threshold && finished >= plan.BatchSize && progress.Failed * 100.0 / finished >= threshold)
+            return new BulkActionStep.StopReleasing();
+        if (AllReleased(s, plan) && progress.Finished >= progress.Total) return new BulkActionStep.Finish(FinalStatus(progress));
+        if (now >= plan.ExpiresAt) return new BulkActionStep.Expire();
+        var releasing = !s.Paused && !AllReleased(s, plan);
+        if (releasing && (s.NextReleaseAt is null || s.NextReleaseAt <= now)) return new BulkActionStep.Release(s.NextBatch);
+
+        var until = now.AddSeconds(s.PollSeconds);
+        if (releasing && s.NextReleaseAt < until) until = s.NextReleaseAt.Value;
+        return new BulkActionStep.Wait(until < plan.ExpiresAt ? until : plan.ExpiresAt);
+    }
+
+    public static bool AllReleased(BulkActionState s, ActionPlan plan) => s.Stopped || s.NextBatch >= plan.Batches;
+
+    public static string Phase(BulkActionState s, ActionPlan plan) =>
+        s.Paused ? "paused" : s.Stopped ? "stopped" : AllReleased(s, plan) ? "awaiting confirmations" : "releasing";
+
+    /// <summary>succeeded when every device succeeded, failed when none did, partially_failed in between.</summary>
+    public static string FinalStatus(ActionProgress p) =>
+        p.Succeeded == p.Total ? ActionStatuses.Succeeded : p.Succeeded == 0 ? ActionStatuses.Failed : ActionStatuses.PartiallyFailed;
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.Functions.Deployments;
+using ServerlessFleet.Functions.Devices;
+using ServerlessFleet.Shared.Artifacts;
+using ServerlessFleet.Shared.Deployments;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Orchestration;
+using ServerlessFleet.Tests.Infrastructure;
+
+namespace ServerlessFleet.Tests.Deployments;
+
+/// <summary>Commands answered with their effect, a device row that lost its second write, and an orchestration that starts before its deployment is saved.</summary>
+public sealed class DeploymentControlTests() : DeploymentTestBase("ctl")
+{
+    [Fact]
+    public async Task Pause_and_resume_answer_with_the_state_after_the_change_and_a_repeated_pause_is_one_command()
+    {
+        var devices = await TestDevices.SeedAdmittedAsync(Tenant, 4, "ctl-p", "ctl-pause");
+        await UploadArtifactAsync("fw", "3.0.0", "screen");
+        var id = (await CreateAsync(new
+        {
+            name = "pausable",
+            release = new { name = "fw", version = "3.0.0" },
+            target = new { group = "ctl-pause" },
+            phases = new object[] { new { batchSize = 2 }, new { } },
+        })).GetProperty("id").GetString()!;
+        await WaitOfferedAsync(id, devices.Take(2).ToList());
+
+        var paused = await (await (await Owner.PostAsync($"/api/v1/deployments/{id}:pause", null)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
+        Assert.Equal(DeploymentStatuses.Paused, Status(paused));
+        Assert.Equal(DeploymentStatuses.Paused, Status(await DeploymentAsync(id)));
+        Assert.Equal(DeploymentStatuses.Paused, Status(await (await (await Owner.PostAsync($"/api/v1/deployments/{id}:pause", null)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync()));
+        var pauses = await (await Owner.GetAsync($"/api/v1/audit-logs?action=deployment.pause&objectId={id}")).JsonAsync();
+        Assert.Single(pauses.GetProperty("data").EnumerateArray());
+
+        // Paused: the first phase finishing releases nothing more.
+        foreach (var device in devices.Take(2)) await InstallAsync(device, id, true);
+        await Task.Delay(3000);
+        foreach (var device in devices.Skip(2)) Assert.Null(await PollAsync(device));
+
+        var resumed = await (await (await Owner.PostAsync($"/api/v1/deployments/{id}:resume", null)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
+        Assert.Equal(DeploymentStatuses.InProgress, Status(resumed));
+        await (await Owner.PostAsync($"/api/v1/deployments/{id}:resume", null)).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+        await RunFleetAsync(id, devices, (_, _) => true);
+        Assert.Equal(4, Count(await DeploymentAsync(id), "success"));
+    }
+
+    [Fact]
+    public async Task A_device_row_that_kept_a_finished_deployment_is_repaired_by_its_next_poll_or_report()
+    {
+        var devices = await TestDevices.SeedAdmittedAsync(Tenant, 2, "ctl-r", "ctl-repair");
+        await UploadArtifactAsync("fw", "3.1.0", "screen");
+        var id = (await CreateAsync(new { name = "repair", release = new { name = "fw", version = "3.1.0" }, target = new { group = "ctl-repair" } }))
+            .GetProperty("id").GetString()!;
+        await RunFleetAsync(id, devices, (_, _) => true);
+
+        // The record says success; the device rows get the deployment back, as if the second write had been lost.
+        var services = Tenant.Server.Services;
+        var deployment = await services.GetRequiredService<DeploymentStore>().GetAsync(Tenant.TenantId, id, default);
+        var slot = new DeploymentSlot(id, deployment.Artifacts[0], false, 0, null);
+        foreach (var device in devices)
+            await services.GetRequiredService<DeviceDeploymentQueues>().ChangeAsync(Tenant.TenantId, device.Serial, d => d.Deployments.Add(slot, DateTimeOffset.UtcNow), default);
+
+        // Polling offers nothing (and repairs the row); reporting is refused (and repairs it too).
+        Assert.Null(await PollAsync(devices[0]));
+        await (await ReportAsync(devices[1], id, "downloading")).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+        foreach (var device in devices)
+            Assert.Null((await services.GetRequiredService<ServerlessFleet.Shared.Devices.DeviceStore>().GetAsync(Tenant.TenantId, device.Serial, default)).Deployments.Current);
+        Assert.Null(await PollAsync(devices[1]));
+    }
+
+    [Fact]
+    public async Task An_orchestration_started_before_its_deployment_is_saved_waits_for_it_and_runs_it()
+    {
+        var devices = await TestDevices.SeedAdmittedAsync(Tenant, 3, "ctl-s", "ctl-saved");
+        var artifactId = await UploadArtifactAsync("fw", "3.2.0", "screen");
+        var services = Tenant.Server.Services;
+        var store = services.GetRequiredService<DeploymentStore>();
+        var id = store.NewId();
+        var instance = OrchestrationIds.Deployment(Tenant.TenantId, id);
+
+        // The create handler's order: the orchestration first. Here the save comes seconds later, as after a slow write.
+        await using var client = TaskHubClient.For(Tenant.Server);
+        await client.ScheduleNewOrchestrationInstanceAsync(DeploymentOrchestration.Name, new DeploymentState(Tenant.TenantId, id, 1), new StartOrchestrationOptions(instance));
+        await Task.Delay(2500);
+        await (await Owner.GetAsync($"/api/v1/deployments/{id}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Running, (await client.GetInstanceAsync(instance))!.RuntimeStatus);
+
+        var artifact = (await services.GetRequiredService<ArtifactStore>().FindAsync(Tenant.TenantId, artifactId, default))!;
+        var now = DateTimeOffset.UtcNow;
+        var targets = await services.GetRequiredService<DeviceTargets>().GroupAsync(Tenant.TenantId, "ctl-saved", default);
+        var phases = DeploymentPlanner.Phases(null, targets.Count, new ValidationErrors());
+        var deployment = new Deployment(id, Tenant.TenantId, "saved late",
+            [new DeploymentArtifact(artifact.Id, artifact.Metadata.Name, artifact.Metadata.Version, artifact.Metadata.DeviceTypesCompatible, artifact.Sha256, artifact.Size)],
+            new DeploymentTarget(null, "ctl-saved", null, false), phases, new DeploymentPolicy(0, null, null, null, null), false, DeploymentStatuses.Pending, now, null, "test");
+        await store.CreateAsync(deployment, DeploymentPlanner.Records(targets, phases, deployment.ArtifactFor, now), default);
+
+        await RunFleetAsync(id, devices, (_, _) => true);
+        Assert.Equal(3, Count(await DeploymentAsync(id), "success"));
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, (await client.GetInstanceAsync(instance))!.RuntimeStatus);
+    }
+}
