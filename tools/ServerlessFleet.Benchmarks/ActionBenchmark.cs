@@ -34,7 +34,7 @@ internal static class ActionBenchmark
         var clock = Stopwatch.StartNew();
         await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
         {
-            await store.CreateAsync(tenant, new NewDevice(serial, null, null, "rev-a", "screen", "unassigned", []), ct);
+            await store.CreateAsync(tenant, new NewDevice(serial, null, null, "rev-a", "screen", "action-bench", []), ct);
             await store.UpdateAsync(tenant, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
         });
         Report.Line("devices seeded (create + accept)", deviceCount, clock.Elapsed);
@@ -46,7 +46,7 @@ internal static class ActionBenchmark
         using var admin = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchHost.BootstrapKey);
         clock.Restart();
-        var created = await admin.PostAsJsonAsync("/api/v1/actions", new { type = "refresh", devices = serials });
+        var created = await admin.PostAsJsonAsync("/api/v1/actions", new { type = "refresh", group = "action-bench" });
         if (!created.IsSuccessStatusCode) throw new InvalidOperationException($"Create: {(int)created.StatusCode} {await created.Content.ReadAsStringAsync()}");
         var actionId = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         Report.Line("action created (records)", deviceCount, clock.Elapsed);

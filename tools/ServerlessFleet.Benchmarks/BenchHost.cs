@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.DevStorage;
 using ServerlessFleet.Functions;
+using ServerlessFleet.Shared.Storage;
 
 namespace ServerlessFleet.Benchmarks;
 
@@ -14,21 +15,44 @@ internal sealed class BenchHost : IAsyncDisposable
     public const string BootstrapKey = "benchmark-bootstrap-key-0123456789";
     private readonly LocalHostProcess _host;
     private readonly ServiceProvider _services;
+    private readonly IReadOnlyList<StorageTap> _taps;
 
-    private BenchHost(LocalHostProcess host, ServiceProvider services)
+    private BenchHost(LocalHostProcess host, ServiceProvider services, IReadOnlyList<StorageTap> taps, StorageRequestCounter? traffic)
     {
         _host = host;
         _services = services;
+        _taps = taps;
+        Traffic = traffic;
     }
 
     public IServiceProvider Services => _services;
     public Uri BaseAddress => _host.BaseAddress;
+    public LocalHostProcess Host => _host;
+    /// <summary>Every storage request of the run (worker, task hub, this process) when started tapped.</summary>
+    public StorageRequestCounter? Traffic { get; }
 
-    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="tapped">
+    /// Storage reached through taps that count every request, by everyone: the raw baselines then pass the same hop as
+    /// the app, so their ratio stays fair.
+    /// </param>
+    public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool tapped = false)
     {
+        var storage = Azurite.ConnectionString;
+        var taps = new List<StorageTap>();
+        StorageRequestCounter? traffic = null;
+        if (tapped)
+        {
+            traffic = new StorageRequestCounter();
+            foreach (var endpoint in new[] { "TableEndpoint", "QueueEndpoint", "BlobEndpoint" })
+            {
+                var tap = await StorageTap.StartAsync(StorageTap.Endpoint(storage, endpoint), traffic);
+                taps.Add(tap);
+                storage = StorageTap.Tapped(storage, tap.Address, endpoint);
+            }
+        }
         var all = new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["AzureWebJobsStorage"] = storage,
             ["Fleet:BootstrapKey"] = BootstrapKey,
             ["Fleet:PageTokenKey"] = "benchmark",
             ["Logging:LogLevel:Default"] = "Warning",
@@ -39,13 +63,14 @@ internal sealed class BenchHost : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         var host = await LocalHostProcess.StartAsync(LocalHostProcess.BuildOutput("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"), all);
-        return new BenchHost(host, FleetApp.BuildServices(all));
+        return new BenchHost(host, FleetApp.BuildServices(all), taps, traffic);
     }
 
     public async ValueTask DisposeAsync()
     {
         await _host.DisposeAsync();
         await _services.DisposeAsync();
+        foreach (var tap in _taps) await tap.DisposeAsync();
     }
 }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,11 +25,12 @@ internal static class DeploymentBenchmark
 {
     private const string Tenant = "default";
 
-    public static async Task RunAsync(int deviceCount)
+    /// <param name="counted">Storage reached through counting taps: prints the run's operations next to raw time (the hop costs some speed).</param>
+    public static async Task RunAsync(int deviceCount, bool counted)
     {
         Console.WriteLine($"# 3-phase deployment to {deviceCount} simulated devices on Azurite");
         // Checking every 2 s (default 10) so that the figures show the platform's work, not the configured idle time.
-        await using var host = await BenchHost.StartAsync(new Dictionary<string, string?> { ["Fleet:DeploymentCheckSeconds"] = "2" });
+        await using var host = await BenchHost.StartAsync(new Dictionary<string, string?> { ["Fleet:DeploymentCheckSeconds"] = "2" }, tapped: counted);
         var services = host.Services;
         var serials = Enumerable.Range(0, deviceCount).Select(i => $"dep-{i:D6}").ToList();
         var clock = Stopwatch.StartNew();
@@ -45,8 +47,8 @@ internal static class DeploymentBenchmark
         var artifact = await SeedArtifactAsync(services);
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchHost.BootstrapKey);
-        var counter = services.GetRequiredService<StorageRequestCounter>();
-        var before = counter.Snapshot();
+        var counter = host.Traffic;
+        var before = counter?.Snapshot() ?? new Dictionary<string, long>();
         clock.Restart();
         var created = await http.PostAsJsonAsync("/api/v1/deployments", new
         {
@@ -97,12 +99,41 @@ internal static class DeploymentBenchmark
         Report.Line("deployment finished, devices", deviceCount, wall);
         Report.Line("device polls (204 and 200)", (int)polls, wall);
         Report.Line("status reports", (int)reports, wall);
-        var (reads, writes, transactions) = TableOperations(before, counter.Snapshot(), DeviceKeys.TableName, DeploymentStore.DeploymentsTable, DeploymentStore.RecordsTable);
+        var after = counter?.Snapshot();
+        await host.Host.StopAsync();
+        var steps = Regex.Match(host.Host.RecentOutput, @"stopped after (\d+) orchestrator steps and (\d+) activities");
+        if (steps.Success) Console.WriteLine($"orchestrator steps {steps.Groups[1].Value}, activities {steps.Groups[2].Value}");
+        if (after is null) return;
+
+        var (reads, writes, transactions) = TableOperations(before, after, DeviceKeys.TableName, DeploymentStore.DeploymentsTable, DeploymentStore.RecordsTable);
         var raw = TimeSpan.FromSeconds(reads / rates.PointReads + writes / rates.Merges + transactions / rates.Transactions);
-        Console.WriteLine($"table operations of the run (devices, deployments, records; transactions of any table): {reads} reads, {writes} writes, {transactions} transactions " +
+        Console.WriteLine($"table operations of the run (devices, deployments, records): {reads} reads, {writes} writes, {transactions} transactions " +
                           $"= {(reads + writes) / wall.TotalSeconds:F1}/s; the same counts as raw point reads/writes take {raw.TotalSeconds:F1} s " +
                           $"(wall time is {wall.TotalSeconds / raw.TotalSeconds:F2}x that)");
         Console.WriteLine($"offers {offers}, per device: {(double)(reads + writes + transactions) / deviceCount:F1} table operations");
+
+        // The task hub's own traffic (history, instances, control and work-item queues; leases apart), per orchestrator step.
+        var hub = TaskHubRequests(before, after);
+        Console.WriteLine($"task hub: {hub.Tables} table requests, {hub.Queues} queue requests, {hub.Leases} lease (blob) requests in {wall.TotalSeconds:F0} s");
+        if (steps.Success && long.Parse(steps.Groups[1].Value) is > 0 and var stepCount)
+            Console.WriteLine($"{(double)(hub.Tables + hub.Queues) / stepCount:F1} task-hub storage requests per orchestrator step (tables + queues, idle polling included)");
+    }
+
+    /// <summary>Requests to the task hub's tables (<c>{hub}History</c>, <c>{hub}Instances</c>), queues and lease blobs; the hub is named in host.json.</summary>
+    private static (long Tables, long Queues, long Leases) TaskHubRequests(IReadOnlyDictionary<string, long> before, IReadOnlyDictionary<string, long> after)
+    {
+        const string hub = "serverlessfleet";
+        long tables = 0, queues = 0, leases = 0;
+        foreach (var (key, value) in after)
+        {
+            var parts = key.Split(' ');
+            if (parts.Length != 2 || !parts[1].StartsWith(hub, StringComparison.OrdinalIgnoreCase)) continue;
+            var delta = value - before.GetValueOrDefault(key);
+            if (parts[1].Contains("lease", StringComparison.OrdinalIgnoreCase)) leases += delta;
+            else if (parts[1].Contains('-')) queues += delta;
+            else tables += delta;
+        }
+        return (tables, queues, leases);
     }
 
     private static Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, string path, string token, object? body, CancellationToken ct)
@@ -130,7 +161,7 @@ internal static class DeploymentBenchmark
             var parts = key.Split(' ');
             if (parts.Length != 2) continue;
             var delta = value - before.GetValueOrDefault(key);
-            if (parts[1] == "$batch") transactions += delta;
+            if (parts[0] == "BATCH") { if (tables.Contains(parts[1])) transactions += delta; }
             else if (!tables.Contains(parts[1])) continue;
             else if (parts[0] == "GET") reads += delta;
             else writes += delta;

@@ -2,7 +2,7 @@ using ServerlessFleet.Benchmarks;
 
 // Usage: dotnet run -c Release --project tools/ServerlessFleet.Benchmarks -- <scenario> [options]
 //   actions [devices=10000]
-//   deployments [devices=10000]
+//   deployments [devices=10000] [--counted]   (--counted: storage through counting taps, operations vs raw time)
 //   polls [devices=1000] [seconds=20]
 var scenario = args.FirstOrDefault() ?? "polls";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
@@ -16,7 +16,7 @@ switch (scenario)
         await PollBenchmark.RunAsync(Arg(1, 1000), Arg(2, 20));
         break;
     case "deployments":
-        await DeploymentBenchmark.RunAsync(Arg(1, 10_000));
+        await DeploymentBenchmark.RunAsync(Arg(1, 10_000), args.Contains("--counted"));
         break;
     default:
         Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: polls, actions, deployments");

@@ -96,6 +96,14 @@ public sealed class LocalHostProcess : IAsyncDisposable
         catch (InvalidOperationException) { }
     }
 
+    /// <summary>Stops the host as a process manager does (SIGTERM), so it can say what it did; killed if it does not exit in time.</summary>
+    public async Task StopAsync(TimeSpan? timeout = null)
+    {
+        if (_process.HasExited) return;
+        using (var signal = Process.Start("kill", ["-TERM", _process.Id.ToString()])) await signal.WaitForExitAsync();
+        if (await Task.WhenAny(Exited, Task.Delay(timeout ?? TimeSpan.FromSeconds(30))) != Exited) Kill();
+    }
+
     public async ValueTask DisposeAsync()
     {
         Kill();

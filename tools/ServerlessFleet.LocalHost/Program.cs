@@ -14,7 +14,12 @@ var options = new LocalHostOptions(app, int.TryParse(Option("--port"), out var p
 var log = new HostLog(options.LogLevel);
 var stopping = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stopping.Cancel(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stopping.Cancel();
+// SIGTERM (a process manager, `kill`) stops the host as Ctrl+C does: triggers stop, work in flight is left to the task hub.
+using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, signal =>
+{
+    signal.Cancel = true;
+    stopping.Cancel();
+});
 try
 {
     return await new FunctionsHost(options, log).RunAsync(stopping.Token);

@@ -39,7 +39,7 @@ public static class DeviceDeploymentsApi
     {
         var device = caller.Principal.Device;
         var pollAfter = options.Value.DevicePollSeconds;
-        // A device with nothing queued costs this poll one read (its row, read by authentication); an offer checks the record.
+        // Nothing queued: this poll costs one read (the row, read by authentication); a started deployment is checked against its record.
         if (device.Deployments.Current is null || await deployments.CurrentAsync(device, ct) is not { } slot)
         {
             context.Response.Headers["X-Poll-After"] = pollAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);

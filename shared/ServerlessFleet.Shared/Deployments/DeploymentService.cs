@@ -97,8 +97,10 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
 
     /// <summary>
     /// The device's current deployment, unless its record is already final. A device row that still carries a deployment
-    /// whose record is final lost the second of the two writes (record, then row): it leaves that deployment here, so a
-    /// device is never held by a deployment that is over for it.
+    /// the device has reported on, whose record is final, lost the second of the two writes (record, then row): it
+    /// leaves that deployment here, so a device is never held by a deployment that is over for it. A deployment the
+    /// device has not started is offered without a read (the common poll); should its record be final, the device's
+    /// first report repairs the row.
     /// </summary>
     public async Task<DeploymentSlot?> CurrentAsync(Device device, CancellationToken ct)
     {
@@ -106,6 +108,7 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         var known = device;
         while (queue.Current is { } slot)
         {
+            if (!slot.Started) return slot;
             var record = await store.FindRecordAsync(device.TenantId, slot.DeploymentId, device.Serial, ct);
             if (record is not null && !DeviceDeploymentStatuses.IsFinal(record.Status)) return slot;
             if (await LeaveDeviceAsync(device.TenantId, device.Serial, slot.DeploymentId, ct, known) is not { } after) return null;

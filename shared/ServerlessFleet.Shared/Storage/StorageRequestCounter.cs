@@ -27,6 +27,9 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
     /// <summary>Queries whose filter starts with this partition (<c>PartitionKey eq '…'</c>).</summary>
     public long PartitionQueries(string resource, string partitionKey) => _counts.GetValueOrDefault($"QUERY {resource} {partitionKey}");
 
+    /// <summary>A table transaction, attributed to its table (<c>BATCH {table}</c>) by whoever can see the body.</summary>
+    public void RecordBatch(string table) => _counts.AddOrUpdate($"BATCH {table}", 1, (_, n) => n + 1);
+
     public IReadOnlyDictionary<string, long> Snapshot() => new Dictionary<string, long>(_counts);
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)

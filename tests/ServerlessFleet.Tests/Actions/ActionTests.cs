@@ -161,6 +161,21 @@ public sealed class ActionTests() : TenantScopedTests("act")
     }
 
     [Fact]
+    public async Task A_paused_action_still_ends_at_its_expiry()
+    {
+        var devices = await TestDevices.SeedAdmittedAsync(Tenant, 4, "expire-paused", "expire-paused");
+        var id = (await CreateAsync(Owner, new { type = "refresh", group = "expire-paused", expiresInMinutes = 0.2, rollout = new { batchSize = 2, batchDelaySeconds = 3600 } }))
+            .GetProperty("id").GetString()!;
+        await Eventually.WaitAsync(() => ActionAsync(id), a => a.GetProperty("progress").GetProperty("delivered").GetInt32() == 2, Timeout, "the first batch");
+        await (await Owner.PostAsync($"/api/v1/actions/{id}:pause", null)).AssertStatusAsync(HttpStatusCode.OK);
+
+        // Nobody answered and the second batch was never released: at expiry every device times out and the action ends.
+        var done = await WaitForStatusAsync(id, ActionStatuses.Failed);
+        Assert.Equal(4, done.GetProperty("progress").GetProperty("timedOut").GetInt32());
+        foreach (var device in devices) Assert.Empty(await InboxAsync(device));
+    }
+
+    [Fact]
     public async Task Redelivered_message_leaves_one_inbox_entry_and_repeated_confirmations_change_nothing()
     {
         var devices = await TestDevices.SeedAdmittedAsync(Tenant, 1, "redeliver");

@@ -59,9 +59,12 @@ public sealed class DeploymentControlTests() : DeploymentTestBase("ctl")
         // The record says success; the device rows get the deployment back, as if the second write had been lost.
         var services = Tenant.Server.Services;
         var deployment = await services.GetRequiredService<DeploymentStore>().GetAsync(Tenant.TenantId, id, default);
+        // The first device had reported on it (the lost write of its final report); the second had not (a lost leave on abort or timeout).
         var slot = new DeploymentSlot(id, deployment.Artifacts[0], false, 0, null);
-        foreach (var device in devices)
-            await services.GetRequiredService<DeviceDeploymentQueues>().ChangeAsync(Tenant.TenantId, device.Serial, d => d.Deployments.Add(slot, DateTimeOffset.UtcNow), default);
+        await services.GetRequiredService<DeviceDeploymentQueues>().ChangeAsync(Tenant.TenantId, devices[0].Serial,
+            d => d.Deployments.Add(slot, DateTimeOffset.UtcNow).MarkStarted(id), default);
+        await services.GetRequiredService<DeviceDeploymentQueues>().ChangeAsync(Tenant.TenantId, devices[1].Serial,
+            d => d.Deployments.Add(slot, DateTimeOffset.UtcNow), default);
 
         // Polling offers nothing (and repairs the row); reporting is refused (and repairs it too).
         Assert.Null(await PollAsync(devices[0]));
@@ -87,6 +90,8 @@ public sealed class DeploymentControlTests() : DeploymentTestBase("ctl")
         await Task.Delay(2500);
         await (await Owner.GetAsync($"/api/v1/deployments/{id}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
         Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Running, (await client.GetInstanceAsync(instance))!.RuntimeStatus);
+        // A command raised while it waits is carried into the generation that runs the deployment (continue-as-new keeps it).
+        await client.RaiseEventAsync(instance, DeploymentOrchestration.ControlEvent, DeploymentCommands.Pause);
 
         var artifact = (await services.GetRequiredService<ArtifactStore>().FindAsync(Tenant.TenantId, artifactId, default))!;
         var now = DateTimeOffset.UtcNow;
@@ -97,8 +102,47 @@ public sealed class DeploymentControlTests() : DeploymentTestBase("ctl")
             new DeploymentTarget(null, "ctl-saved", null, false), phases, new DeploymentPolicy(0, null, null, null, null), false, DeploymentStatuses.Pending, now, null, "test");
         await store.CreateAsync(deployment, DeploymentPlanner.Records(targets, phases, deployment.ArtifactFor, now), default);
 
+        // It applies at the orchestration's next wait: a batch it was already releasing goes out, nothing after it.
+        await WaitForStatusAsync(id, DeploymentStatuses.Paused);
+        await (await Owner.PostAsync($"/api/v1/deployments/{id}:resume", null)).AssertStatusAsync(HttpStatusCode.OK);
         await RunFleetAsync(id, devices, (_, _) => true);
         Assert.Equal(3, Count(await DeploymentAsync(id), "success"));
         Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, (await client.GetInstanceAsync(instance))!.RuntimeStatus);
+    }
+
+    [Fact]
+    public async Task An_orchestration_whose_deployment_never_appears_can_be_terminated_and_purged()
+    {
+        var instance = OrchestrationIds.Deployment(Tenant.TenantId, Tenant.Server.Services.GetRequiredService<DeploymentStore>().NewId());
+        await using var client = TaskHubClient.For(Tenant.Server);
+        await client.ScheduleNewOrchestrationInstanceAsync(DeploymentOrchestration.Name, new DeploymentState(Tenant.TenantId, instance.Split(':')[^1], 1),
+            new StartOrchestrationOptions(instance));
+        await Eventually.WaitAsync(async () => (await client.GetInstanceAsync(instance))?.RuntimeStatus,
+            s => s == Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Running, Timeout, "the orchestration to wait for its deployment");
+
+        // No active deployment behind it: the operator may end it.
+        using var admin = Tenant.Server.Client(await Tenant.CreateKeyAsync(ServerlessFleet.Shared.Auth.Scopes.FleetAdmin));
+        await (await admin.DeleteAsync($"/api/v1/orchestrations/{instance}")).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+        await (await admin.PostAsync($"/api/v1/orchestrations/{instance}:terminate", null)).AssertStatusAsync(HttpStatusCode.Accepted);
+        await Eventually.WaitAsync(async () => (await (await admin.GetAsync($"/api/v1/orchestrations/{instance}")).JsonAsync()).GetProperty("runtimeStatus").GetString(),
+            s => s == "Terminated", Timeout, "terminated");
+        await (await admin.DeleteAsync($"/api/v1/orchestrations/{instance}")).AssertStatusAsync(HttpStatusCode.NoContent);
+        Assert.Null(await client.GetInstanceAsync(instance));
+    }
+
+    [Fact]
+    public async Task A_failing_activity_is_retried_by_its_policy()
+    {
+        var devices = await TestDevices.SeedAdmittedAsync(Tenant, 1, "ctl-f", "ctl-flaky");
+        await UploadArtifactAsync("fw", "3.3.0", "screen");
+        // Every write to this tenant's deployment rows fails six times: more than the storage client's own retries, so the
+        // status activity fails and the orchestration's retry policy runs it again.
+        var fault = Tenant.Server.Tables.FailNext((method, address) => method != "GET"
+            && Uri.UnescapeDataString(address.AbsolutePath).Contains($"deployments(PartitionKey='{Tenant.TenantId}'"), 6);
+        var id = (await CreateAsync(new { name = "flaky", release = new { name = "fw", version = "3.3.0" }, target = new { group = "ctl-flaky" } }))
+            .GetProperty("id").GetString()!;
+        await RunFleetAsync(id, devices, (_, _) => true);
+        Assert.Equal(6, fault.Injected);
+        Assert.Equal(1, Count(await DeploymentAsync(id), "success"));
     }
 }

@@ -67,6 +67,12 @@ public sealed class PackageTests
                     Assert.Equal("timerTrigger", trigger["type"]!.GetValue<string>());
                     Assert.Equal(function.Schedule, trigger["schedule"]!.GetValue<string>());
                     break;
+                case TriggerKind.Orchestration:
+                    Assert.Equal("orchestrationTrigger", trigger["type"]!.GetValue<string>());
+                    break;
+                case TriggerKind.Activity:
+                    Assert.Equal("activityTrigger", trigger["type"]!.GetValue<string>());
+                    break;
             }
         }
     }

@@ -45,6 +45,8 @@ public sealed class FleetServer : IAsyncDisposable
     public Uri BaseAddress => _host.BaseAddress;
     public IServiceProvider Services => _services;
     public LocalHostProcess Host => _host;
+    /// <summary>The tap the worker's table traffic passes: counts it, and can fail requests as an overloaded service would.</summary>
+    public StorageTap Tables => _tap;
 
     /// <summary>The server the tests share; each test class works in its own tenant. Failed messages are retried at once.</summary>
     public static Task<FleetServer> Shared => SharedInstance.Value;
@@ -63,7 +65,7 @@ public sealed class FleetServer : IAsyncDisposable
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         // The worker's table traffic passes the tap, so tests can count what a request costs in storage.
-        var tap = await StorageTap.StartAsync(StorageTap.TableEndpoint(storage));
+        var tap = await StorageTap.StartAsync(StorageTap.Endpoint(storage));
         var host = await LocalHostProcess.StartAsync(LocalHostProcess.BuildOutput("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"),
             new Dictionary<string, string?>(all) { ["AzureWebJobsStorage"] = StorageTap.Tapped(storage, tap.Address) });
         return new FleetServer(host, FleetApp.BuildServices(all, services => services.AddSingleton(tap.Counter)), tap);

@@ -15,10 +15,14 @@ public sealed class DurableEngine : IAsyncDisposable
 {
     private const int MaxGrpcMessageSize = int.MaxValue;
     private readonly TaskHubWorker _worker;
+    private readonly WorkItemBridge _bridge;
+    private readonly HostLog _log;
 
-    private DurableEngine(TaskHubWorker worker, AzureStorageOrchestrationService service, DurableSettings settings, Uri sidecar)
+    private DurableEngine(TaskHubWorker worker, WorkItemBridge bridge, AzureStorageOrchestrationService service, DurableSettings settings, Uri sidecar, HostLog log)
     {
         _worker = worker;
+        _bridge = bridge;
+        _log = log;
         Service = service;
         Settings = settings;
         ClientBinding = JsonSerializer.Serialize(new
@@ -67,7 +71,7 @@ public sealed class DurableEngine : IAsyncDisposable
         worker.AddActivityDispatcherMiddleware(bridge.RunActivityAsync);
         await worker.StartAsync();
         log.Host($"Durable task hub '{settings.HubName}' started ({settings.PartitionCount} partitions; {orchestrators.Count} orchestrators, {activities.Count} activities; sidecar {sidecar}).");
-        return new DurableEngine(worker, service, settings, sidecar);
+        return new DurableEngine(worker, bridge, service, settings, sidecar, log);
     }
 
     private static Dictionary<string, LoadedFunction> Named(IEnumerable<LoadedFunction> functions, string trigger, string nameProperty) =>
@@ -78,6 +82,8 @@ public sealed class DurableEngine : IAsyncDisposable
     {
         // A work item still in flight is abandoned, not completed: the engine delivers it again to the next host.
         await _worker.StopAsync(isForced: true);
+        var (steps, activities) = _bridge.Counts;
+        _log.Host($"Durable task hub '{Settings.HubName}' stopped after {steps} orchestrator steps and {activities} activities.");
     }
 
     /// <summary>The engine finds an orchestration or activity by name; the worker runs it, so any registered name resolves to a placeholder.</summary>

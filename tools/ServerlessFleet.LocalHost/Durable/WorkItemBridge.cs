@@ -20,6 +20,11 @@ public sealed class WorkItemBridge(IReadOnlyDictionary<string, LoadedFunction> o
     IFunctionInvoker worker, TimeSpan timeout, HostLog log)
 {
     private static readonly IReadOnlyDictionary<string, TypedData> NoMetadata = new Dictionary<string, TypedData>();
+    private long _orchestratorSteps;
+    private long _activities;
+
+    /// <summary>Orchestrator work items (each one replay step of one instance) and activity executions handed to the worker.</summary>
+    public (long OrchestratorSteps, long Activities) Counts => (Interlocked.Read(ref _orchestratorSteps), Interlocked.Read(ref _activities));
 
     public async Task RunOrchestratorAsync(DispatchMiddlewareContext context, Func<Task> next)
     {
@@ -29,6 +34,7 @@ public sealed class WorkItemBridge(IReadOnlyDictionary<string, LoadedFunction> o
             context.SetProperty(OrchestratorExecutionResult.ForFailure($"No orchestrator function is named '{state.Name}'.", details: null));
             return;
         }
+        Interlocked.Increment(ref _orchestratorSteps);
         var request = new P.OrchestratorRequest { InstanceId = state.OrchestrationInstance?.InstanceId ?? "", ExecutionId = state.OrchestrationInstance?.ExecutionId };
         request.PastEvents.AddRange(state.PastEvents.Select(HistoryProtobuf.ToProto));
         request.NewEvents.AddRange(state.NewEvents.Select(HistoryProtobuf.ToProto));
@@ -53,6 +59,7 @@ public sealed class WorkItemBridge(IReadOnlyDictionary<string, LoadedFunction> o
             context.SetProperty(new ActivityExecutionResult { ResponseEvent = Failed(scheduled, new FailureDetails("ActivityNotFound", $"No activity function is named '{scheduled.Name}'.", null, null, isNonRetriable: true)) });
             return;
         }
+        Interlocked.Increment(ref _activities);
         var response = await InvokeAsync(function, new TypedData { String = Unwrap(scheduled.Input) }, instance?.InstanceId);
         context.SetProperty(new ActivityExecutionResult
         {

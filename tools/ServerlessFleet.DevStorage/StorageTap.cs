@@ -1,0 +1,138 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+using ServerlessFleet.Shared.Storage;
+
+namespace ServerlessFleet.DevStorage;
+
+/// <summary>
+/// A pass-through in front of one of the emulator's endpoints (tables, queues or blobs) that counts every request the
+/// app's processes send: the worker and the host's Durable Task engine run in their own processes, so what they read and
+/// write is observed on the wire, the way <see cref="StorageRequestCounter"/> counts in-process clients.
+/// </summary>
+public sealed partial class StorageTap : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private StorageTap(WebApplication app, Uri address, StorageRequestCounter counter)
+    {
+        _app = app;
+        Address = address;
+        Counter = counter;
+    }
+
+    public Uri Address { get; }
+    public StorageRequestCounter Counter { get; }
+
+    /// <param name="counter">Shared by the taps of one account's endpoints, so one counter sees all of its traffic.</param>
+    public static async Task<StorageTap> StartAsync(Uri target, StorageRequestCounter? counter = null)
+    {
+        counter ??= new StorageRequestCounter();
+        var emulator = new HttpMessageInvoker(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, UseCookies = false, ActivityHeadersPropagator = null });
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddHttpForwarder();
+        var port = Azurite.FreePort();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        var app = builder.Build();
+        var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
+        var transformer = new RawTargetTransformer(target);
+        var tap = new StorageTap(app, new Uri($"http://127.0.0.1:{port}/"), counter);
+        app.Run(async context =>
+        {
+            var address = RawTargetTransformer.Address(target, context);
+            if (tap.TakeFault(context.Request.Method, address))
+            {
+                // What the service answers when it sheds load: clients retry it.
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("""{"odata.error":{"code":"ServerBusy","message":{"lang":"en-US","value":"Injected by the storage tap."}}}""");
+                return;
+            }
+            counter.Record(context.Request.Method, address);
+            if (address.AbsolutePath.EndsWith("/$batch", StringComparison.Ordinal)) await CountBatchAsync(context.Request, counter);
+            await forwarder.SendAsync(context, target.ToString(), emulator, ForwarderRequestConfig.Empty, transformer);
+        });
+        await app.StartAsync();
+        return tap;
+    }
+
+    private readonly List<Fault> _faults = [];
+
+    /// <summary>The next <paramref name="times"/> requests that <paramref name="match"/> selects are answered 503 Server Busy instead of forwarded.</summary>
+    public Fault FailNext(Func<string, Uri, bool> match, int times)
+    {
+        var fault = new Fault(match, times);
+        lock (_faults) _faults.Add(fault);
+        return fault;
+    }
+
+    private bool TakeFault(string method, Uri address)
+    {
+        lock (_faults) return _faults.Any(f => f.Take(method, address));
+    }
+
+    public sealed class Fault(Func<string, Uri, bool> match, int times)
+    {
+        private int _left = times;
+        public int Injected => times - Volatile.Read(ref _left);
+
+        internal bool Take(string method, Uri address)
+        {
+            if (!match(method, address)) return false;
+            while (Volatile.Read(ref _left) is > 0 and var left)
+                if (Interlocked.CompareExchange(ref _left, left - 1, left) == left) return true;
+            return false;
+        }
+    }
+
+    /// <summary>The connection string with one endpoint (<c>TableEndpoint</c>, <c>QueueEndpoint</c>, <c>BlobEndpoint</c>) pointed at a tap.</summary>
+    public static string Tapped(string connectionString, Uri tap, string endpoint = "TableEndpoint") => string.Join(';', connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries)
+        .Select(part => part.StartsWith(endpoint + "=", StringComparison.OrdinalIgnoreCase)
+            ? $"{endpoint}={tap}{new Uri(part[(endpoint.Length + 1)..]).AbsolutePath.Trim('/')}"
+            : part)) + ";";
+
+    /// <summary>The scheme, host and port of one of the connection string's endpoints.</summary>
+    public static Uri Endpoint(string connectionString, string endpoint = "TableEndpoint") =>
+        new(new Uri(connectionString.Split(';').First(p => p.StartsWith(endpoint + "=", StringComparison.OrdinalIgnoreCase))[(endpoint.Length + 1)..]).GetLeftPart(UriPartial.Authority) + "/");
+
+    /// <summary>A table transaction names its table only inside its body: read it (it is small) and attribute the batch.</summary>
+    private static async Task CountBatchAsync(HttpRequest request, StorageRequestCounter counter)
+    {
+        request.EnableBuffering();
+        using var reader = new StreamReader(request.Body, leaveOpen: true);
+        var body = await reader.ReadToEndAsync();
+        request.Body.Position = 0;
+        if (BatchTable().Match(body) is { Success: true } table) counter.RecordBatch(table.Groups[1].Value);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:POST|PUT|PATCH|MERGE|DELETE|GET) \S*?/([A-Za-z][A-Za-z0-9]{2,62})\(", System.Text.RegularExpressions.RegexOptions.Multiline)]
+    private static partial System.Text.RegularExpressions.Regex BatchTable();
+
+    /// <summary>
+    /// Forwards to the client's own request target: shared-key signatures cover the path as the client escaped it (keys
+    /// such as <c>devices(PartitionKey='…',RowKey='…')</c>), which re-encoding would break.
+    /// </summary>
+    private sealed class RawTargetTransformer(Uri target) : HttpTransformer
+    {
+        public static Uri Address(Uri target, HttpContext context) =>
+            new(target, context.Features.Get<IHttpRequestFeature>()!.RawTarget.TrimStart('/'));
+
+        public override async ValueTask TransformRequestAsync(HttpContext context, HttpRequestMessage request, string destinationPrefix, CancellationToken ct)
+        {
+            await base.TransformRequestAsync(context, request, destinationPrefix, ct);
+            request.RequestUri = Address(target, context);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
