@@ -79,12 +79,15 @@ public static class FleetApp
     /// <summary>Everything the functions use.</summary>
     public static IServiceCollection AddServices(IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<FleetOptions>().Bind(configuration.GetSection(FleetOptions.Section))
-            .Validate(o => !o.Validate().Any(), "Invalid Fleet settings").ValidateOnStart();
+        services.AddOptions<FleetOptions>().Bind(configuration.GetSection(FleetOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FleetOptions>, FleetOptionsValidation>();
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase, allowIntegerValues: false));
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+            // {"a":1,"a":2} is ambiguous: refused as bad input (400) rather than half-read, in typed and free-form JSON alike.
+            o.SerializerOptions.AllowDuplicateProperties = false;
+            UniqueKeysJson.AddTo(o.SerializerOptions);
         });
         services.AddFleetOpenApi();
         var limits = configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions();
@@ -113,7 +116,9 @@ public static class FleetApp
                 // Without configured keys, development setups derive one from the bootstrap key; production sets its own (Key Vault).
                 if (tokens.SigningKeys.Count == 0 && !string.IsNullOrEmpty(fleet.Value.BootstrapKey))
                     tokens.SigningKeys.Add(Convert.ToHexString(HMACSHA256.HashData(Encoding.UTF8.GetBytes(fleet.Value.BootstrapKey), "device-token-key"u8)));
-            });
+            })
+            .Validate(tokens => !tokens.SigningKeys.Any(SecretSettings.IsUnresolvedReference), SecretSettings.Unresolved("Fleet:DeviceTokens:SigningKeys"))
+            .ValidateOnStart();
         services.AddSingleton<DeviceTokens>();
         services.AddSingleton<DeviceAdmission>();
         services.AddSingleton<DeviceAuthenticator>();
@@ -146,7 +151,7 @@ public static class FleetApp
         .AddTables(TenantStore.TableName, ApiKeyStore.TableName, AuditLog.TableName,
             DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName, IdempotencyStore.TableName,
             ActionStore.ActionsTable, ActionStore.RecordsTable, DeploymentStore.DeploymentsTable, DeploymentStore.RecordsTable)
-        .AddContainers(ArtifactBlobs.Container, ActionService.ScreenshotContainer, DeploymentLogs.Container);
+        .AddContainers(ArtifactBlobs.Container, ArtifactBlobs.StagingContainer, ActionService.ScreenshotContainer, DeploymentLogs.Container);
 
     private static byte[] PageTokenKey(FleetOptions options, ILoggerFactory logs)
     {
@@ -177,4 +182,11 @@ internal sealed class StorageStartup(FleetStorage storage, StorageLayout layout,
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+}
+
+/// <summary>Every problem of the Fleet settings, by name, in the start-up failure.</summary>
+internal sealed class FleetOptionsValidation : IValidateOptions<FleetOptions>
+{
+    public ValidateOptionsResult Validate(string? name, FleetOptions options) =>
+        options.Validate().ToList() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }

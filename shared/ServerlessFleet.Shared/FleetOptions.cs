@@ -40,5 +40,20 @@ public sealed class FleetOptions
             yield return "Fleet:DevicePollSeconds must be between 5 and 86400.";
         if (BootstrapKey is { Length: > 0 and < 24 })
             yield return "Fleet:BootstrapKey must be at least 24 characters long.";
+        foreach (var (name, value) in new[] { ("Fleet:BootstrapKey", BootstrapKey), ("Fleet:PageTokenKey", PageTokenKey) })
+            if (SecretSettings.IsUnresolvedReference(value)) yield return SecretSettings.Unresolved(name);
     }
+}
+
+/// <summary>
+/// App Service resolves <c>@Microsoft.KeyVault(…)</c> settings into the secret; when it cannot (no access, no such
+/// secret) the setting keeps the reference text, which must never be taken for the secret itself.
+/// </summary>
+public static class SecretSettings
+{
+    public static bool IsUnresolvedReference(string? value) =>
+        value is not null && value.TrimStart().StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase);
+
+    public static string Unresolved(string name) =>
+        $"{name} is an unresolved Key Vault reference: grant the app's identity 'get' on the secret (or fix the reference); it is not used as the secret.";
 }

@@ -79,8 +79,9 @@ public sealed partial class StorageTap : IAsyncDisposable
 
     public sealed class Fault(Func<string, Uri, bool> match, int times)
     {
+        private readonly int _times = times;
         private int _left = times;
-        public int Injected => times - Volatile.Read(ref _left);
+        public int Injected => _times - Volatile.Read(ref _left);
 
         internal bool Take(string method, Uri address)
         {

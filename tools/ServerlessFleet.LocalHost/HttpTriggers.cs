@@ -72,7 +72,8 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
     private static HttpRequestMessage Forwarded(HttpContext context, Uri workerUri, string invocationId)
     {
         var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(workerUri, context.Request.Path + context.Request.QueryString));
-        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        // An empty body still carries its Content-Type and Content-Length: 0 to the worker, as it came.
+        if (context.Request.ContentLength is not null || context.Request.Headers.TransferEncoding.Count > 0 || context.Request.ContentType is not null)
             request.Content = new StreamContent(context.Request.Body);
         foreach (var (name, values) in context.Request.Headers)
             if (!HopByHop.Contains(name) && !request.Headers.TryAddWithoutValidation(name, values.ToArray()))

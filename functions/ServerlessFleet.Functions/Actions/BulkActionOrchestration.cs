@@ -39,7 +39,7 @@ public static class BulkActionOrchestration
             var now = new DateTimeOffset(ctx.CurrentUtcDateTime, TimeSpan.Zero);
             var progress = await ProgressAsync(ctx, state);
             var decision = BulkActionDecisions.Decide(state, plan, progress, now);
-            ctx.SetCustomStatus(new BulkActionStatus(BulkActionDecisions.Phase(state, plan), state.NextBatch, plan.Batches, progress));
+            ctx.SetCustomStatus(new BulkActionStatus(BulkActionDecisions.Phase(state, plan), state.NextBatch, plan.Batches, progress, now));
             switch (decision)
             {
                 case BulkActionStep.StopReleasing:
@@ -83,7 +83,8 @@ public static class BulkActionOrchestration
 
     private static async Task<string> EndWithAsync(TaskOrchestrationContext ctx, BulkActionState state, ActionPlan plan, string phase, string status)
     {
-        ctx.SetCustomStatus(new BulkActionStatus(phase, state.NextBatch, plan.Batches, await ProgressAsync(ctx, state)));
+        ctx.SetCustomStatus(new BulkActionStatus(phase, state.NextBatch, plan.Batches, await ProgressAsync(ctx, state),
+            new DateTimeOffset(ctx.CurrentUtcDateTime, TimeSpan.Zero)));
         await SetStatusAsync(ctx, state, status);
         return status;
     }

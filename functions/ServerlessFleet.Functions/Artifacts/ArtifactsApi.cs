@@ -44,7 +44,7 @@ public static class ArtifactsApi
     public static Task<IResult> UploadArtifact([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/artifacts")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    [Function("StartArtifactUpload"), Tags("Artifacts"), RequireScope(Scopes.RegistryAdmin), AcceptIdempotencyKey, HandledBy(nameof(StartUploadAsync))]
+    [Function("StartArtifactUpload"), Tags("Artifacts"), RequireScope(Scopes.RegistryAdmin), AcceptIdempotencyKey(ReplayThroughHandler = true), HandledBy(nameof(StartUploadAsync))]
     [EndpointSummary("Direct upload of a large file: returns a write-only SAS URL to PUT the file (or its blocks) to Blob storage (Idempotency-Key honoured)")]
     public static Task<IResult> StartArtifactUpload([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/artifacts/uploads")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
@@ -91,7 +91,7 @@ public static class ArtifactsApi
         (string Sha256, long Size, string ContentType, string? FileName)? file = null;
         try
         {
-            var reader = new MultipartReader(boundary, context.Request.Body);
+            var reader = new MultipartReader(boundary, context.Request.Body) { HeadersCountLimit = 16, HeadersLengthLimit = 8 * 1024 };
             while (await reader.ReadNextSectionAsync(ct) is { } section)
             {
                 if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)) continue;
@@ -121,33 +121,62 @@ public static class ArtifactsApi
             await audit.RecordAsync("artifact.create", "artifact", id, null, ArtifactResponse.From(artifact), ct);
             return TypedResults.Created($"/api/v1/artifacts/{id}", ArtifactResponse.From(artifact));
         }
+        catch (Exception e) when (Malformed(e, context))
+        {
+            await blobs.DiscardAsync(caller.TenantId, id, CancellationToken.None);
+            throw FleetException.Validation("body", $"The multipart body is malformed: {e.Message}");
+        }
         catch
         {
-            // Nothing is left behind by a refused upload.
-            await blobs.DeleteAsync(caller.TenantId, id, CancellationToken.None);
+            // Nothing is left behind by a refused upload, not even the blocks of a file that was never committed.
+            await blobs.DiscardAsync(caller.TenantId, id, CancellationToken.None);
             throw;
         }
     }
 
-    private static async Task<Created<UploadResponse>> StartUploadAsync(StartUploadRequest request, Caller caller, ArtifactStore store, ArtifactBlobs blobs,
-        Auditor audit, TimeProvider clock, CancellationToken ct)
+    /// <summary>
+    /// The multipart reader reports a broken body (no boundary, a part cut short, bad or too many part headers) as
+    /// <see cref="InvalidDataException"/> or <see cref="IOException"/>; the latter is the client's fault unless the client went away.
+    /// </summary>
+    private static bool Malformed(Exception e, HttpContext context) =>
+        e is InvalidDataException || (e is IOException && !context.RequestAborted.IsCancellationRequested && e is not BadHttpRequestException);
+
+    /// <summary>
+    /// The write link is a credential: the idempotency store keeps only the upload id, and a repeat with the same key
+    /// gets the same upload with a freshly signed link (while the upload is still open).
+    /// </summary>
+    private static async Task<Created<UploadResponse>> StartUploadAsync(StartUploadRequest request, HttpContext context, Caller caller, ArtifactStore store,
+        ArtifactBlobs blobs, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
-        var metadata = ArtifactRules.Validate(request.Name, request.Version, request.Kind, request.DeviceTypesCompatible, request.Description, request.Provides, request.Depends);
         var lifetime = Lifetime(request.ExpiresInSeconds, TimeSpan.FromHours(1), "expiresInSeconds");
+        if (context.Features.Get<IdempotentReplay>() is { } replay)
+        {
+            var first = JsonSerializer.Deserialize<StoredUpload>(replay.First.Body, JsonSerializerOptions.Web)!;
+            var open = await store.FindUploadAsync(caller.TenantId, first.UploadId, ct)
+                ?? throw FleetException.Conflict($"Upload {first.UploadId} of this Idempotency-Key is already completed or expired.");
+            var fresh = await blobs.StagingWriteUrlAsync(caller.TenantId, open.Id, lifetime, ct);
+            return TypedResults.Created($"/api/v1/artifacts/uploads/{open.Id}", new UploadResponse(open.Id, fresh.Uri, fresh.ExpiresAt));
+        }
+        var metadata = ArtifactRules.Validate(request.Name, request.Version, request.Kind, request.DeviceTypesCompatible, request.Description, request.Provides, request.Depends);
         await store.EnsureUniqueAsync(caller.TenantId, metadata, ct);
         var id = store.NewId();
-        var url = await blobs.WriteUrlAsync(caller.TenantId, id, lifetime, ct);
+        var url = await blobs.StagingWriteUrlAsync(caller.TenantId, id, lifetime, ct);
         await store.SaveUploadAsync(new PendingUpload(id, caller.TenantId, metadata, request.FileName, request.ContentType ?? "application/octet-stream", url.ExpiresAt), ct);
         await audit.RecordAsync("artifact.upload.start", "artifactUpload", id, null, new { metadata.Name, metadata.Version }, ct);
+        if (context.Features.Get<IdempotentRecord>() is { } record) record.Body = JsonSerializer.Serialize(new StoredUpload(id), JsonSerializerOptions.Web);
         return TypedResults.Created($"/api/v1/artifacts/uploads/{id}", new UploadResponse(id, url.Uri, url.ExpiresAt));
     }
+
+    private sealed record StoredUpload(string UploadId);
 
     private static async Task<Created<ArtifactResponse>> CompleteUploadAsync(string uploadId, Caller caller, ArtifactStore store, ArtifactBlobs blobs,
         IOptions<FleetOptions> options, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
         var upload = await store.FindUploadAsync(caller.TenantId, uploadId, ct) ?? throw FleetException.NotFound("Upload", uploadId);
-        if (await blobs.PropertiesAsync(caller.TenantId, uploadId, ct) is null)
+        if (!await blobs.IsStagedAsync(caller.TenantId, uploadId, ct))
             throw FleetException.Validation("uploadId", "Nothing was uploaded to the upload URL yet.");
+        // The artifact's blob is a copy no link can write; its hash is the one recorded and checked by devices.
+        await blobs.PromoteAsync(caller.TenantId, uploadId, uploadId, ct);
         string sha256;
         long size;
         try
@@ -157,11 +186,13 @@ public static class ArtifactsApi
         catch (FleetException e) when (e.Category == ErrorCategory.PayloadTooLarge)
         {
             await blobs.DeleteAsync(caller.TenantId, uploadId, CancellationToken.None);
+            await blobs.DeleteStagedAsync(caller.TenantId, uploadId, CancellationToken.None);
             await store.DeleteUploadAsync(caller.TenantId, uploadId, CancellationToken.None);
             throw;
         }
         var artifact = await store.RegisterAsync(new Artifact(uploadId, caller.TenantId, upload.Metadata, size, sha256, upload.ContentType, upload.FileName, clock.GetUtcNow()), ct);
         await blobs.SetDetailsAsync(caller.TenantId, uploadId, sha256, upload.ContentType, ct);
+        await blobs.DeleteStagedAsync(caller.TenantId, uploadId, ct);
         await store.DeleteUploadAsync(caller.TenantId, uploadId, ct);
         await audit.RecordAsync("artifact.create", "artifact", uploadId, null, ArtifactResponse.From(artifact), ct);
         return TypedResults.Created($"/api/v1/artifacts/{uploadId}", ArtifactResponse.From(artifact));
@@ -225,7 +256,7 @@ public static class ArtifactsApi
     private static JsonNode? Json(Dictionary<string, List<string>> fields, string name)
     {
         if (First(fields, name) is not { Length: > 0 } text) return null;
-        try { return JsonNode.Parse(text); }
+        try { return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }
         catch (JsonException) { throw FleetException.Validation(name, $"{name} must be a JSON object."); }
     }
 }
@@ -238,6 +269,8 @@ public sealed class ArtifactUploadCleanup(ArtifactStore store, ArtifactBlobs blo
     {
         foreach (var upload in await store.AbandonedUploadsAsync(clock.GetUtcNow().AddHours(-1), ct))
         {
+            // Both: a crash between the copy and the registration leaves the copy behind too.
+            await blobs.DeleteStagedAsync(upload.TenantId, upload.Id, ct);
             await blobs.DeleteAsync(upload.TenantId, upload.Id, ct);
             await store.DeleteUploadAsync(upload.TenantId, upload.Id, ct);
         }

@@ -69,10 +69,22 @@ public static class ApiKeysApi
         return TypedResults.Ok(paging.Respond(context, page.Map(k => ApiKeyResponse.From(k, now))));
     }
 
+    /// <summary>
+    /// A key revokes only keys it could have created (every scope of the target is one it holds), so a lower key never
+    /// takes a higher one away; and the tenant's last working owner key is never revoked, so a tenant is never left
+    /// without an owner (create another owner key first, then revoke the old one).
+    /// </summary>
     private static async Task<Ok<ApiKeyResponse>> RevokeAsync(string keyId, Caller caller, ApiKeyStore store, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
-        var (before, after) = await store.RevokeAsync(caller.TenantId, keyId, ct);
         var now = clock.GetUtcNow();
+        var target = await store.GetAsync(caller.TenantId, keyId, ct);
+        var beyond = target.Scopes.Where(s => !caller.Principal.Has(s)).ToList();
+        if (beyond.Count > 0)
+            throw FleetException.Forbidden($"A key can revoke only keys whose scopes it holds itself; this key has {string.Join(", ", beyond)}.");
+        if (target.IsActive(now) && target.Scopes.Contains(Scopes.AccountOwner)
+            && (await store.ActiveOwnersAsync(caller.TenantId, ct)).All(owner => owner.KeyId == keyId))
+            throw FleetException.Conflict("This is the tenant's last owner key; create another account:owner key before revoking it.");
+        var (before, after) = await store.RevokeAsync(caller.TenantId, keyId, ct);
         var revoked = ApiKeyResponse.From(after, now);
         await audit.RecordAsync("apikey.revoke", "apikey", keyId, ApiKeyResponse.From(before, now), revoked, ct);
         return TypedResults.Ok(revoked);

@@ -25,6 +25,7 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : HttpFunctionM
             if (category == ErrorCategory.Internal) logger.LogError(e, "Unhandled error in {Function}", function.FunctionDefinition.Name);
             else logger.LogInformation("Request failed with {Category}: {Message}", category, message);
             http.Response.Clear();
+            if (category == ErrorCategory.Unavailable) http.Response.Headers.RetryAfter = RetryAfterSeconds.ToString();
             await ErrorResponses.WriteAsync(http, category, message, errors);
             Responded(function);
             return;
@@ -37,13 +38,28 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : HttpFunctionM
         }
     }
 
+    private const int RetryAfterSeconds = 5;
+
     internal static (ErrorCategory, string, IReadOnlyDictionary<string, string[]>?) Classify(Exception e) => e switch
     {
         FleetException f => (f.Category, f.Message, f.Errors),
         BadHttpRequestException b => (ErrorCategories.FromStatusCode(b.StatusCode), BadRequestMessage(b), null),
         JsonException j => (ErrorCategory.Validation, $"The request body is not valid JSON: {j.Message}", null),
         RequestFailedException { Status: 412 } => (ErrorCategory.PreconditionFailed, ErrorResponses.DefaultMessage(412), null),
+        _ when StorageUnreachable(e) => (ErrorCategory.Unavailable, "Storage is unavailable right now; retry after the time in Retry-After.", null),
         _ => (ErrorCategory.Internal, ErrorResponses.DefaultMessage(500), null),
+    };
+
+    /// <summary>
+    /// Storage answered 5xx (or nothing at all: status 0, refused, timed out) through all its retries — an outage, not a
+    /// bug. The SDK reports exhausted retries as an <see cref="AggregateException"/> of the attempts.
+    /// </summary>
+    private static bool StorageUnreachable(Exception e) => e switch
+    {
+        RequestFailedException r => r.Status is 0 or >= 500,
+        AggregateException a => a.InnerExceptions.Count > 0 && a.InnerExceptions.All(StorageUnreachable),
+        HttpRequestException or TimeoutException => true,
+        _ => false,
     };
 
     private static string BadRequestMessage(BadHttpRequestException e) =>

@@ -23,7 +23,8 @@ public sealed class IdempotencyKeys(FunctionCatalog catalog) : HttpFunctionMiddl
     protected override async Task InvokeAsync(FunctionContext function, HttpContext context, Func<Task> next)
     {
         var key = context.Request.Headers[Header].ToString();
-        if (key.Length == 0 || !catalog.Get(function.FunctionDefinition.Name).Idempotent)
+        var descriptor = catalog.Get(function.FunctionDefinition.Name);
+        if (key.Length == 0 || !descriptor.Idempotent)
         {
             await next();
             return;
@@ -44,11 +45,18 @@ public sealed class IdempotencyKeys(FunctionCatalog catalog) : HttpFunctionMiddl
                 throw FleetException.Conflict("This Idempotency-Key was used with a different request body.");
             case IdempotencyClaim.InProgress:
                 throw FleetException.Conflict("A request with this Idempotency-Key is still being processed.");
+            case IdempotencyClaim.Replay when descriptor.ReplayThroughHandler:
+                context.Features.Set(new IdempotentReplay(stored!));
+                context.Response.Headers["Idempotent-Replayed"] = "true";
+                await next();
+                return;
             case IdempotencyClaim.Replay:
                 await ReplayAsync(context, stored!);
                 Responded(function);
                 return;
         }
+        var record = new IdempotentRecord();
+        context.Features.Set(record);
 
         var original = context.Response.Body;
         using var buffer = new MemoryStream();
@@ -67,7 +75,8 @@ public sealed class IdempotencyKeys(FunctionCatalog catalog) : HttpFunctionMiddl
             context.Response.Body = original;
         }
 
-        var body = Encoding.UTF8.GetString(buffer.ToArray());
+        // A handler whose response holds a signed link stores a record of it without the link.
+        var body = record.Body ?? Encoding.UTF8.GetString(buffer.ToArray());
         if (context.Response.StatusCode is >= 200 and < 300 && body.Length <= MaxStoredBody)
             await store.CompleteAsync(tenantId, rowKey, new StoredResponse(context.Response.StatusCode, context.Response.ContentType,
                 context.Response.Headers.Location.ToString() is { Length: > 0 } l ? l : null,
@@ -88,3 +97,12 @@ public sealed class IdempotencyKeys(FunctionCatalog catalog) : HttpFunctionMiddl
         await context.Response.WriteAsync(stored.Body, context.RequestAborted);
     }
 }
+
+/// <summary>What a handler stores for replay in place of its response, when the response holds what must not be stored.</summary>
+public sealed class IdempotentRecord
+{
+    public string? Body { get; set; }
+}
+
+/// <summary>A repeat of a request whose handler makes its response afresh from the first response's record.</summary>
+public sealed record IdempotentReplay(StoredResponse First);

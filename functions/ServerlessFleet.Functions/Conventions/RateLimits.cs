@@ -17,8 +17,8 @@ public sealed class RateLimitOptions
 
 /// <summary>
 /// Request budgets, applied after authentication so each caller spends its own: an API key, a device, or (for
-/// anonymous functions such as device authentication) a client address (the host forwards it in X-Forwarded-For).
-/// Over budget → 429 <c>rate_limited</c> with <c>Retry-After</c>.
+/// anonymous functions such as device authentication) a client address (<see cref="ClientAddress"/>: the caller's, not
+/// the host's). Budgets are counted per worker instance. Over budget → 429 <c>rate_limited</c> with <c>Retry-After</c>.
 /// </summary>
 public sealed class RateLimits(PartitionedRateLimiter<HttpContext> limiter) : HttpFunctionMiddleware
 {
@@ -29,7 +29,7 @@ public sealed class RateLimits(PartitionedRateLimiter<HttpContext> limiter) : Ht
                 ? ($"key:{caller.KeyId}:{caller.TenantId}", limits.ApiKeyPerMinute)
                 : context.Items.Values.OfType<DeviceCaller>().FirstOrDefault() is { } device
                     ? ($"device:{device.TenantId}:{device.Serial}", limits.DevicePerMinute)
-                    : ($"anonymous:{context.Connection.RemoteIpAddress}", limits.AnonymousPerMinute);
+                    : ($"anonymous:{ClientAddress.Of(context)}", limits.AnonymousPerMinute);
             return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
             {
                 PermitLimit = permits,

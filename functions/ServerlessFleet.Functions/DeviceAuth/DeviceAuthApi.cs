@@ -65,13 +65,15 @@ public static class DeviceAuthApi
     public static Task<IResult> SetAuthSetStatus([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/v1/devices/{serial}/auth/{authSetId}/status")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
+    private static readonly JsonDocumentOptions UniqueKeys = new() { AllowDuplicateProperties = false };
+
     private static async Task<IResult> AuthenticateAsync(HttpContext context, TenantStore tenants, DeviceAdmission admission, CancellationToken ct)
     {
         var body = await ReadBodyAsync(context.Request, ct);
         var signature = TryBase64(context.Request.Headers[SignatureHeader].ToString())
             ?? throw FleetException.Unauthenticated($"{SignatureHeader} must hold the base64 signature of the request body.");
         JsonObject request;
-        try { request = JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object"); }
+        try { request = JsonNode.Parse(body, documentOptions: UniqueKeys) as JsonObject ?? throw new JsonException("not an object"); }
         catch (JsonException e) { throw FleetException.Validation("body", $"The body is not a JSON object: {e.Message}"); }
 
         var errors = new ValidationErrors();

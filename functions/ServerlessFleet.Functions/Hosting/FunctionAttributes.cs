@@ -41,7 +41,14 @@ public sealed class AllowAnonymousAccessAttribute : AccessAttribute
 
 /// <summary>The function honours <c>Idempotency-Key</c> (see <see cref="Conventions.IdempotencyKeys"/>).</summary>
 [AttributeUsage(AttributeTargets.Method, Inherited = false)]
-public sealed class AcceptIdempotencyKeyAttribute : Attribute;
+public sealed class AcceptIdempotencyKeyAttribute : Attribute
+{
+    /// <summary>
+    /// A repeat runs the handler again with the first response's stored record (<see cref="Conventions.IdempotentReplay"/>),
+    /// for responses holding something that must not be stored (a signed link) and is made afresh instead.
+    /// </summary>
+    public bool ReplayThroughHandler { get; init; }
+}
 
 /// <summary>
 /// The static method of the same class that handles the request: its parameters are bound by ASP.NET Core's request

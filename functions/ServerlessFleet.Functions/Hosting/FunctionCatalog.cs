@@ -17,6 +17,7 @@ public sealed record FunctionDescriptor(
     string? Schedule = null,
     AccessAttribute? Access = null,
     bool Idempotent = false,
+    bool ReplayThroughHandler = false,
     MethodInfo? Handler = null);
 
 /// <summary>
@@ -74,7 +75,8 @@ public sealed class FunctionCatalog
                 if (handler is null) problems.Add($"HTTP function '{name}' names no static handler (HandledBy).");
                 return new FunctionDescriptor(name, method, TriggerKind.Http, http.Route,
                     (http.Methods ?? []).Select(m => m.ToUpperInvariant()).ToList(), Access: access,
-                    Idempotent: method.IsDefined(typeof(AcceptIdempotencyKeyAttribute)), Handler: handler);
+                    Idempotent: method.IsDefined(typeof(AcceptIdempotencyKeyAttribute)),
+                    ReplayThroughHandler: method.GetCustomAttribute<AcceptIdempotencyKeyAttribute>()?.ReplayThroughHandler == true, Handler: handler);
             }
             if (parameter.GetCustomAttribute<QueueTriggerAttribute>() is { } queue)
                 return new FunctionDescriptor(name, method, TriggerKind.Queue, QueueName: queue.QueueName);

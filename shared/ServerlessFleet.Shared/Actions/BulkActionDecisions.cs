@@ -6,7 +6,8 @@ public sealed record BulkActionState(string TenantId, string ActionId, int NextB
 
 public sealed record ActionPlan(int Batches, int BatchSize, int BatchDelaySeconds, double? StopThresholdPercent, DateTimeOffset ExpiresAt);
 
-public sealed record BulkActionStatus(string Phase, int NextBatch, int Batches, ActionProgress Progress);
+/// <summary>The orchestration's custom status: where it stands as of its last step (<see cref="At"/>).</summary>
+public sealed record BulkActionStatus(string Phase, int NextBatch, int Batches, ActionProgress Progress, DateTimeOffset At);
 
 /// <summary>The next thing a bulk action does.</summary>
 public abstract record BulkActionStep

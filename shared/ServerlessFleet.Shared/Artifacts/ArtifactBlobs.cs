@@ -9,16 +9,21 @@ namespace ServerlessFleet.Shared.Artifacts;
 
 /// <summary>
 /// Artifact blobs: container <c>artifacts</c>, blob <c>{tenant}/{id}</c>. Every link is a SAS for exactly one
-/// blob (see <see cref="BlobLinks"/>), so a link to one tenant's artifact can never reach another's.
+/// blob (see <see cref="BlobLinks"/>), so a link to one tenant's artifact can never reach another's. Direct uploads
+/// land in a staging blob (<c>artifact-uploads/{tenant}/{upload id}</c>), the only blob a write link ever covers;
+/// completing the upload copies it to the artifact's blob, so nothing can change an artifact's bytes afterwards.
 /// </summary>
 public sealed class ArtifactBlobs(FleetStorage storage, BlobLinks links)
 {
     public const string Container = "artifacts";
+    public const string StagingContainer = "artifact-uploads";
     private const int BlockBytes = 4 * 1024 * 1024;
 
     public static string BlobName(string tenantId, string id) => $"{tenantId}/{id}";
 
     private BlockBlobClient Blob(string tenantId, string id) => storage.Container(Container).GetBlockBlobClient(BlobName(tenantId, id));
+
+    private BlockBlobClient Staged(string tenantId, string uploadId) => storage.Container(StagingContainer).GetBlockBlobClient(BlobName(tenantId, uploadId));
 
     /// <summary>Streams <paramref name="content"/> into the blob in 4 MB blocks; memory use does not depend on the file size.</summary>
     public async Task UploadAsync(string tenantId, string id, Stream content, string contentType, CancellationToken ct)
@@ -53,12 +58,44 @@ public sealed class ArtifactBlobs(FleetStorage storage, BlobLinks links)
     public Task DeleteAsync(string tenantId, string id, CancellationToken ct) =>
         Blob(tenantId, id).DeleteIfExistsAsync(cancellationToken: ct);
 
+    /// <summary>
+    /// Removes what an upload stopped halfway left: a blob never committed has no name to delete, only staged blocks
+    /// (up to 100 MB) that storage keeps for a week. Committing an empty block list drops them; then the empty blob goes.
+    /// </summary>
+    public async Task DiscardAsync(string tenantId, string id, CancellationToken ct)
+    {
+        var blob = Blob(tenantId, id);
+        if ((await blob.DeleteIfExistsAsync(cancellationToken: ct)).Value) return;
+        await blob.CommitBlockListAsync([], cancellationToken: ct);
+        await blob.DeleteIfExistsAsync(cancellationToken: ct);
+    }
+
     public Task<SignedUrl> ReadUrlAsync(string tenantId, string id, TimeSpan lifetime, CancellationToken ct) =>
         SignAsync(tenantId, id, BlobSasPermissions.Read, lifetime, ct);
 
-    /// <summary>Write-only: the holder can upload the blob (whole, or block by block) but not read or list anything.</summary>
-    public Task<SignedUrl> WriteUrlAsync(string tenantId, string id, TimeSpan lifetime, CancellationToken ct) =>
-        SignAsync(tenantId, id, BlobSasPermissions.Create | BlobSasPermissions.Write, lifetime, ct);
+    /// <summary>
+    /// Write-only link to an upload's staging blob: the holder can upload it (whole, or block by block) but not read or
+    /// list anything, and never reaches an artifact's blob.
+    /// </summary>
+    public Task<SignedUrl> StagingWriteUrlAsync(string tenantId, string uploadId, TimeSpan lifetime, CancellationToken ct) =>
+        links.SignAsync(StagingContainer, BlobName(tenantId, uploadId), BlobSasPermissions.Create | BlobSasPermissions.Write, lifetime, ct);
+
+    public async Task<bool> IsStagedAsync(string tenantId, string uploadId, CancellationToken ct) =>
+        (await Staged(tenantId, uploadId).ExistsAsync(ct)).Value;
+
+    /// <summary>
+    /// Copies the staged upload to the artifact's blob (a server-side copy). What is hashed, recorded and served is that
+    /// copy, whatever is written to the staging blob later.
+    /// </summary>
+    public async Task PromoteAsync(string tenantId, string uploadId, string artifactId, CancellationToken ct)
+    {
+        var source = await links.SignAsync(StagingContainer, BlobName(tenantId, uploadId), BlobSasPermissions.Read, TimeSpan.FromMinutes(30), ct);
+        var copy = await Blob(tenantId, artifactId).StartCopyFromUriAsync(source.Uri, cancellationToken: ct);
+        await copy.WaitForCompletionAsync(ct);
+    }
+
+    public Task DeleteStagedAsync(string tenantId, string uploadId, CancellationToken ct) =>
+        Staged(tenantId, uploadId).DeleteIfExistsAsync(cancellationToken: ct);
 
     private Task<SignedUrl> SignAsync(string tenantId, string id, BlobSasPermissions permissions, TimeSpan lifetime, CancellationToken ct) =>
         links.SignAsync(Container, BlobName(tenantId, id), permissions, lifetime, ct);

@@ -63,6 +63,16 @@ public sealed class ApiKeyStore(FleetStorage storage, TimeProvider clock)
     public Task<ListPage<ApiKey>> ListAsync(string tenantId, PageRequest page, CancellationToken ct) =>
         TablePager.ReadAsync<ApiKeyEntity, ApiKey>(Table, $"TenantId eq {TableFilters.Quote(tenantId)}", page, e => e.ToDomain(), ct);
 
+    /// <summary>The tenant's keys that hold <c>account:owner</c> and still work.</summary>
+    public async Task<IReadOnlyList<ApiKey>> ActiveOwnersAsync(string tenantId, CancellationToken ct)
+    {
+        var owners = new List<ApiKey>();
+        var now = clock.GetUtcNow();
+        await foreach (var entity in Table.QueryAsync<ApiKeyEntity>($"TenantId eq {TableFilters.Quote(tenantId)}", cancellationToken: ct))
+            if (entity.ToDomain() is { } key && key.IsActive(now) && key.Scopes.Contains(Scopes.AccountOwner)) owners.Add(key);
+        return owners;
+    }
+
     /// <summary>Revokes the key (once); returns it as it was and as it is now.</summary>
     public async Task<(ApiKey Before, ApiKey After)> RevokeAsync(string tenantId, string keyId, CancellationToken ct)
     {

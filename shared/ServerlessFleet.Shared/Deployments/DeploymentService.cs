@@ -79,7 +79,8 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
                 case DeviceDeploymentStatuses.Verdict.Invalid:
                     throw FleetException.Validation("status", $"A device cannot go from {r.Status} to {status}.");
                 case DeviceDeploymentStatuses.Verdict.Repeat:
-                    return substate is null || substate == r.Substate ? null : r with { Substate = substate, LastReportAt = now };
+                    return substate is null || substate == r.Substate || DeviceDeploymentStatuses.IsFinal(r.Status) ? null
+                        : r with { Substate = substate, LastReportAt = now };
             }
             if (slot is null) throw FleetException.Conflict("This deployment is not the device's current deployment.");
             // The device row is the truth about what is current; the record may not carry the stamp yet.

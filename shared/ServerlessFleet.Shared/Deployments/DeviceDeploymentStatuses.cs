@@ -43,9 +43,13 @@ public static class DeviceDeploymentStatuses
 
     public enum Verdict { Allowed, Repeat, Invalid, Closed }
 
+    /// <summary>
+    /// What a report from <paramref name="from"/> to <paramref name="to"/> is. A device repeating its own final report
+    /// (it lost the answer) gets the first answer again; anything else after a final status is refused.
+    /// </summary>
     public static Verdict Check(string from, string to)
     {
-        if (IsFinal(from)) return Verdict.Closed;
+        if (IsFinal(from)) return from == to && Reportable.Contains(to) ? Verdict.Repeat : Verdict.Closed;
         if (from == to) return Verdict.Repeat;
         var rank = InProgress.ToList();
         return to switch

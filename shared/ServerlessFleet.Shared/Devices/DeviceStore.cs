@@ -14,7 +14,6 @@ namespace ServerlessFleet.Shared.Devices;
 /// </summary>
 public sealed class DeviceStore(FleetStorage storage, TimeProvider clock)
 {
-    private const int MaxMergeAttempts = 8;
     private TableClient Table => storage.Table(DeviceKeys.TableName);
 
     public async Task<Device> CreateAsync(string tenantId, NewDevice request, CancellationToken ct)
@@ -52,26 +51,37 @@ public sealed class DeviceStore(FleetStorage storage, TimeProvider clock)
 
     /// <summary>
     /// Applies <paramref name="change"/> to the current device and writes it. Without <paramref name="ifMatch"/>
-    /// a concurrent write makes it re-read and re-apply (a merge); with it, a changed device is a 412.
+    /// a concurrent write makes it re-read and re-apply (a merge), with backoff, however many writers there are; the
+    /// caller never sees a precondition it did not set. With it, a changed device is a 412.
     /// </summary>
     public async Task<(Device Before, Device After)> UpdateAsync(string tenantId, string serial, Func<Device, Device> change,
         ETag? ifMatch, CancellationToken ct)
     {
-        for (var attempt = 0; ; attempt++)
-        {
-            var before = await GetAsync(tenantId, serial, ct);
-            if (ifMatch is { } pinned && pinned != ETag.All && pinned != before.ETag) throw FleetException.PreconditionFailed();
-            var after = change(before) with { UpdatedAt = clock.GetUtcNow() };
-            try
+        var pinned = ifMatch is { } tag && tag != ETag.All ? tag : (ETag?)null;
+        Device? before = null;
+        var written = default(ETag);
+        var after = await OptimisticUpdate.RunAsync(
+            () => FindAsync(tenantId, serial, ct),
+            current =>
             {
-                var response = await Table.UpdateEntityAsync(DeviceEntity.ToEntity(after), before.ETag, TableUpdateMode.Replace, ct);
-                return (before, after with { ETag = response.Headers.ETag ?? default });
-            }
-            catch (RequestFailedException e) when (e.IsPreconditionFailed())
+                if (pinned is { } expected && expected != current.ETag) throw FleetException.PreconditionFailed();
+                before = current;
+                return change(current) with { UpdatedAt = clock.GetUtcNow() };
+            },
+            async (current, next) =>
             {
-                if ((ifMatch is { } p && p != ETag.All) || attempt >= MaxMergeAttempts) throw FleetException.PreconditionFailed();
-            }
-        }
+                try
+                {
+                    written = (await Table.UpdateEntityAsync(DeviceEntity.ToEntity(next), current.ETag, TableUpdateMode.Replace, ct)).Headers.ETag ?? default;
+                    return true;
+                }
+                catch (RequestFailedException e) when (e.IsPreconditionFailed())
+                {
+                    if (pinned is not null) throw FleetException.PreconditionFailed();
+                    return false;
+                }
+            }, $"Device {serial}");
+        return after is null ? throw FleetException.NotFound("Device", serial) : (before!, after with { ETag = written });
     }
 
     /// <summary>Records that the device was seen; one merge of one column, no read.</summary>

@@ -50,7 +50,7 @@ public static class ErrorCategories
         ErrorCategory.UnsupportedMediaType => "unsupported_media_type",
         ErrorCategory.Unprocessable => "unprocessable",
         ErrorCategory.RateLimited => "rate_limited",
-        ErrorCategory.Unavailable => "unavailable",
+        ErrorCategory.Unavailable => "service_unavailable",
         _ => "internal_error",
     };
 

@@ -12,12 +12,15 @@ public enum IdempotencyClaim { Claimed, Replay, InProgress, Mismatch }
 /// <summary>
 /// <c>idempotency</c> table: PartitionKey = tenant, RowKey = hash of (route, key). A request first claims its key
 /// with an insert (so two concurrent repeats cannot both run), then stores its response; a failed request
-/// releases the claim so it can be retried. Entries expire after a day.
+/// releases the claim so it can be retried. A claim whose request never finished (its worker died) lapses after
+/// <see cref="ClaimLease"/>, so the retry can run. Entries expire after a day.
 /// </summary>
 public sealed class IdempotencyStore(FleetStorage storage, TimeProvider clock)
 {
     public const string TableName = "idempotency";
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+    /// <summary>Longer than any request runs (the slowest wait for an orchestration is 20 s).</summary>
+    public static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(2);
     private TableClient Table => storage.Table(TableName);
 
     public async Task<(IdempotencyClaim Claim, StoredResponse? Response)> ClaimAsync(string tenantId, string key, string bodyHash, CancellationToken ct)
@@ -40,7 +43,21 @@ public sealed class IdempotencyStore(FleetStorage storage, TimeProvider clock)
                     continue;
                 }
                 if (row.GetString("BodyHash") != bodyHash) return (IdempotencyClaim.Mismatch, null);
-                if (row.GetString("State") != "done") return (IdempotencyClaim.InProgress, null);
+                if (row.GetString("State") != "done")
+                {
+                    if (row.GetDateTimeOffset("CreatedAt") >= clock.GetUtcNow() - ClaimLease) return (IdempotencyClaim.InProgress, null);
+                    // The request that claimed it is gone: take the claim over (once, under the row's ETag).
+                    try
+                    {
+                        await Table.UpdateEntityAsync(new TableEntity(tenantId, key) { ["BodyHash"] = bodyHash, ["State"] = "running", ["CreatedAt"] = clock.GetUtcNow() },
+                            row.ETag, TableUpdateMode.Replace, ct);
+                        return (IdempotencyClaim.Claimed, null);
+                    }
+                    catch (RequestFailedException lost) when (lost.IsPreconditionFailed())
+                    {
+                        return (IdempotencyClaim.InProgress, null);
+                    }
+                }
                 return (IdempotencyClaim.Replay, new StoredResponse(row.GetInt32("StatusCode") ?? 200, row.GetString("ContentType"),
                     row.GetString("Location"), row.GetString("ETag"), row.GetString("Body") ?? ""));
             }

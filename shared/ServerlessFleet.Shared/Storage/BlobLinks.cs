@@ -16,6 +16,8 @@ public sealed class BlobLinks(FleetStorage storage, TimeProvider clock)
 {
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan DelegationKeyLifetime = TimeSpan.FromDays(6);
+    /// <summary>Storage issues a user-delegation key for at most seven days, and a link signed with it cannot outlive it.</summary>
+    public static readonly TimeSpan MaxDelegation = TimeSpan.FromDays(7);
     private readonly SemaphoreSlim _keyLock = new(1, 1);
     private UserDelegationKey? _delegationKey;
 
@@ -33,8 +35,22 @@ public sealed class BlobLinks(FleetStorage storage, TimeProvider clock)
             Protocol = blob.Uri.Scheme == Uri.UriSchemeHttps ? SasProtocol.Https : SasProtocol.HttpsAndHttp,
         };
         if (storage.CanSignWithAccountKey) return new SignedUrl(blob.GenerateSasUri(sas), expires);
+        expires = DelegatedExpiry(now, expires);
+        sas.ExpiresOn = expires;
         var key = await DelegationKeyAsync(expires, ct);
         return new SignedUrl(WithUserDelegation(blob.Uri, sas, key, storage.Blobs.AccountName), expires);
+    }
+
+    /// <summary>A link signed by delegation ends, at the latest, a little before the longest key storage will issue.</summary>
+    public static DateTimeOffset DelegatedExpiry(DateTimeOffset now, DateTimeOffset requested) =>
+        requested < now + MaxDelegation - ClockSkew ? requested : now + MaxDelegation - ClockSkew;
+
+    /// <summary>The key lives six days (fewer key requests) or as long as the link needs, never past what storage allows.</summary>
+    public static DateTimeOffset DelegationKeyExpiry(DateTimeOffset now, DateTimeOffset neededUntil)
+    {
+        var wanted = neededUntil > now + DelegationKeyLifetime ? neededUntil : now + DelegationKeyLifetime;
+        var limit = now + MaxDelegation - TimeSpan.FromMinutes(1);
+        return wanted < limit ? wanted : limit;
     }
 
     /// <summary>A user-delegation SAS link: signed with a key the identity obtained, not with the account key.</summary>
@@ -46,11 +62,10 @@ public sealed class BlobLinks(FleetStorage storage, TimeProvider clock)
         await _keyLock.WaitAsync(ct);
         try
         {
-            if (_delegationKey is null || _delegationKey.SignedExpiresOn < neededUntil.AddMinutes(5))
+            if (_delegationKey is null || _delegationKey.SignedExpiresOn < neededUntil)
             {
                 var now = clock.GetUtcNow();
-                var until = neededUntil > now + DelegationKeyLifetime ? neededUntil : now + DelegationKeyLifetime;
-                _delegationKey = (await storage.Blobs.GetUserDelegationKeyAsync(now - ClockSkew, until, ct)).Value;
+                _delegationKey = (await storage.Blobs.GetUserDelegationKeyAsync(now - ClockSkew, DelegationKeyExpiry(now, neededUntil), ct)).Value;
             }
             return _delegationKey;
         }

@@ -26,11 +26,11 @@ public sealed class FleetStorage
     {
         Connection = connection;
         Counter = counter ?? new StorageRequestCounter();
-        var tableOptions = new TableClientOptions();
+        var tableOptions = Bounded(new TableClientOptions());
         tableOptions.AddPolicy(Counter, Azure.Core.HttpPipelinePosition.PerCall);
-        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        var queueOptions = Bounded(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 });
         queueOptions.AddPolicy(Counter, Azure.Core.HttpPipelinePosition.PerCall);
-        var blobOptions = new BlobClientOptions();
+        var blobOptions = Bounded(new BlobClientOptions());
         blobOptions.AddPolicy(Counter, Azure.Core.HttpPipelinePosition.PerCall);
         if (connection.ConnectionString is { } connectionString)
         {
@@ -47,6 +47,21 @@ public sealed class FleetStorage
     }
 
     public StorageConnection Connection { get; }
+
+    /// <summary>
+    /// Retries that end within about a second (the SDK's default is ~5 s and a 100 s network timeout): a request during
+    /// a storage outage is answered promptly with 503 and Retry-After rather than held. Longer work (orchestration
+    /// activities, queue messages) has its own retries on top.
+    /// </summary>
+    private static T Bounded<T>(T options) where T : Azure.Core.ClientOptions
+    {
+        options.Retry.MaxRetries = 2;
+        options.Retry.Mode = Azure.Core.RetryMode.Exponential;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(200);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
+        options.Retry.NetworkTimeout = TimeSpan.FromSeconds(30);
+        return options;
+    }
 
     /// <summary>An account key is at hand: links are signed with it. Otherwise they are user-delegation SAS.</summary>
     public bool CanSignWithAccountKey => Blobs.CanGenerateAccountSasUri;

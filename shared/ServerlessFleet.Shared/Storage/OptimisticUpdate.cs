@@ -1,9 +1,11 @@
+using ServerlessFleet.Shared.Errors;
+
 namespace ServerlessFleet.Shared.Storage;
 
 /// <summary>Read-modify-write of one row under its ETag, re-read and re-applied when another writer got there first.</summary>
 public static class OptimisticUpdate
 {
-    private const int MaxAttempts = 30;
+    private const int MaxAttempts = 60;
 
     /// <summary>
     /// <paramref name="change"/> returns null for "nothing to do" (the current value is returned); <paramref name="known"/>
@@ -21,8 +23,9 @@ public static class OptimisticUpdate
             if (next is null) return current;
             if (await tryWrite(current, next)) return next;
             // Lost a race (often on a shared counter row): back off a little, more each time, so writers spread out.
-            await Task.Delay(Random.Shared.Next(0, 5 * (attempt + 1)));
+            await Task.Delay(Random.Shared.Next(0, Math.Min(10 * (attempt + 1), 250)));
         }
-        throw new InvalidOperationException($"{what}: too many concurrent updates.");
+        // Not the caller's conflict (it sent no precondition): the row is too busy right now, so "try again".
+        throw new FleetException(ErrorCategory.Unavailable, $"{what}: too many concurrent updates; retry shortly.");
     }
 }

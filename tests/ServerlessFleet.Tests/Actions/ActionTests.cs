@@ -25,6 +25,9 @@ public sealed class ActionTests() : TenantScopedTests("act")
 
     private async Task<JsonElement> ActionAsync(string id) => await (await Owner.GetAsync($"/api/v1/actions/{id}")).JsonAsync();
 
+    private async Task<JsonElement> CustomStatusAsync(string orchestration) =>
+        (await (await Owner.GetAsync($"/api/v1/orchestrations/{orchestration}")).JsonAsync()).GetProperty("customStatus");
+
     private Task<JsonElement> WaitForStatusAsync(string id, params string[] statuses) =>
         Eventually.WaitAsync(() => ActionAsync(id), a => statuses.Contains(a.GetProperty("status").GetString()), Timeout, $"action {id} to be {string.Join("|", statuses)}");
 
@@ -114,12 +117,22 @@ public sealed class ActionTests() : TenantScopedTests("act")
         Assert.Equal(ActionStatuses.Paused, (await again.JsonAsync()).GetProperty("status").GetString());
         var pauses = await (await Owner.GetAsync($"/api/v1/audit-logs?action=action.pause&objectId={id}")).JsonAsync();
         Assert.Single(pauses.GetProperty("data").EnumerateArray());
-        // A batch released just before the pause still arrives; nothing after it does.
-        await Task.Delay(2000);
+        // A batch released just before the pause still arrives; nothing after it does. The orchestration's own status
+        // says when it last decided: once a decision more than a batch delay after the pause has passed, the batches
+        // released are the ones it will have released, and all of them are delivered.
+        var orchestration = (await ActionAsync(id)).GetProperty("orchestrationId").GetString()!;
+        var pausedAt = DateTimeOffset.UtcNow;
+        var settled = await Eventually.WaitAsync(() => CustomStatusAsync(orchestration),
+            c => c.GetProperty("at").GetDateTimeOffset() > pausedAt.AddSeconds(5), Timeout, "a decision past the batch delay");
+        Assert.Equal("paused", settled.GetProperty("phase").GetString());
+        var released = settled.GetProperty("nextBatch").GetInt32();
+        Assert.InRange(released, 1, 2);
+        await Eventually.WaitAsync(() => ActionAsync(id), a => a.GetProperty("progress").GetProperty("delivered").GetInt32() == released * 10, Timeout, "the released batches");
+        var later = await Eventually.WaitAsync(() => CustomStatusAsync(orchestration),
+            c => c.GetProperty("at").GetDateTimeOffset() > settled.GetProperty("at").GetDateTimeOffset(), Timeout, "another decision while paused");
+        Assert.Equal(released, later.GetProperty("nextBatch").GetInt32());
         var held = (await ActionAsync(id)).GetProperty("progress").GetProperty("delivered").GetInt32();
-        await Task.Delay(4000);
-        Assert.Equal(held, (await ActionAsync(id)).GetProperty("progress").GetProperty("delivered").GetInt32());
-        Assert.True(held < 30);
+        Assert.Equal(released * 10, held);
 
         var resumed = await (await Owner.PostAsync($"/api/v1/actions/{id}:resume", null)).AssertStatusAsync(HttpStatusCode.OK);
         Assert.Equal(ActionStatuses.Running, (await resumed.JsonAsync()).GetProperty("status").GetString());
@@ -213,9 +226,9 @@ public sealed class ActionTests() : TenantScopedTests("act")
         var first = await CreateAsync(Owner, body, key);
         var again = await CreateAsync(Owner, body, key);
         Assert.Equal(first.GetProperty("id").GetString(), again.GetProperty("id").GetString());
-        await Eventually.WaitAsync(() => InboxAsync(devices[0]), e => e.Count == 1, Timeout, "delivery");
-        await Task.Delay(1000);
-        Assert.Single(await InboxAsync(devices[0]));
+        // The repeat created no second action (same id), and the inbox holds one entry per action and device by design.
+        var delivered = await Eventually.WaitAsync(() => InboxAsync(devices[0]), e => e.Count >= 1, Timeout, "delivery");
+        Assert.Equal([first.GetProperty("id").GetString()], delivered.Select(e => e.GetProperty("actionId").GetString()));
     }
 
     [Fact]

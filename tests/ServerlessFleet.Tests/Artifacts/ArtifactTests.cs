@@ -107,6 +107,83 @@ public sealed class ArtifactTests() : TenantScopedTests("art")
     }
 
     [Fact]
+    public async Task The_upload_link_cannot_change_an_artifact_once_completed()
+    {
+        var start = await (await (await Owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "sealed", version = "1.0", kind = "firmware", deviceTypesCompatible = new[] { "screen" } }))
+            .AssertStatusAsync(HttpStatusCode.Created)).JsonAsync();
+        var uploadUrl = new Uri(start.GetProperty("uploadUrl").GetString()!);
+        var id = start.GetProperty("uploadId").GetString()!;
+        await PutAsync(uploadUrl, 64 * 1024, 1);
+        var artifact = await (await (await Owner.PostAsync($"/api/v1/artifacts/uploads/{id}:complete", null)).AssertStatusAsync(HttpStatusCode.Created)).JsonAsync();
+        Assert.Equal(PatternStream.Sha256(64 * 1024, 1), artifact.GetProperty("sha256").GetString());
+
+        // The link is still within its hour; whatever it writes now does not reach the artifact devices download.
+        await PutAsync(uploadUrl, 64 * 1024, 2);
+        var download = await _storage.GetByteArrayAsync(await DownloadUrlAsync(id));
+        Assert.Equal(PatternStream.Sha256(64 * 1024, 1), Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(download)));
+    }
+
+    [Fact]
+    public async Task A_repeated_upload_start_gets_the_same_upload_with_a_fresh_link_and_no_link_is_stored()
+    {
+        async Task<System.Text.Json.JsonElement> StartAsync(string key)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/artifacts/uploads")
+            {
+                Content = JsonContent.Create(new { name = "idem-upload", version = "1.0", kind = "app", deviceTypesCompatible = new[] { "screen" } }),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            return await (await (await Owner.SendAsync(request)).AssertStatusAsync(HttpStatusCode.Created)).JsonAsync();
+        }
+        var key = Guid.NewGuid().ToString();
+        var first = await StartAsync(key);
+        var again = await StartAsync(key);
+        Assert.Equal(first.GetProperty("uploadId").GetString(), again.GetProperty("uploadId").GetString());
+        await PutAsync(new Uri(again.GetProperty("uploadUrl").GetString()!), 1024, 3);
+
+        // The replay store holds the upload's id, not its write link.
+        var stored = Tenant.Server.Services.GetRequiredService<FleetStorage>().Table(ServerlessFleet.Shared.Idempotency.IdempotencyStore.TableName)
+            .QueryAsync<Azure.Data.Tables.TableEntity>(e => e.PartitionKey == Tenant.TenantId);
+        var bodies = new List<string>();
+        await foreach (var row in stored) bodies.Add(row.GetString("Body") ?? "");
+        Assert.Contains(bodies, b => b.Contains(first.GetProperty("uploadId").GetString()!));
+        Assert.DoesNotContain(bodies, b => b.Contains("sig=") || b.Contains("uploadUrl"));
+    }
+
+    private async Task PutAsync(Uri uploadUrl, long size, int seed)
+    {
+        var put = new HttpRequestMessage(HttpMethod.Put, uploadUrl) { Content = new StreamContent(new PatternStream(size, seed)) };
+        put.Headers.Add("x-ms-blob-type", "BlockBlob");
+        put.Content.Headers.ContentLength = size;
+        await (await _storage.SendAsync(put)).AssertStatusAsync(HttpStatusCode.Created);
+    }
+
+    public static TheoryData<string, string> MalformedForms()
+    {
+        const string part = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"fw.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n";
+        var manyHeaders = "--b\r\n" + string.Concat(Enumerable.Range(0, 20_000).Select(i => $"X-H{i}: v\r\n")) + "\r\n" + "data\r\n--b--\r\n";
+        return new TheoryData<string, string>
+        {
+            { "garbage", "b" },
+            { "", "b" },
+            { part + "0123456789\r\n--b--\r\n", "other-boundary" },
+            { part + "0123456789", "b" },
+            { part + "0123456789\r\n--b\r\n", "b" },
+            { "--b\r\nno colon in this header\r\n\r\nvalue\r\n--b--\r\n", "b" },
+            { manyHeaders, "b" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(MalformedForms))]
+    public async Task A_malformed_multipart_body_is_400(string body, string boundary)
+    {
+        var content = new ByteArrayContent(System.Text.Encoding.ASCII.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", $"multipart/form-data; boundary={boundary}");
+        await (await Owner.PostAsync("/api/v1/artifacts", content)).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+    }
+
+    [Fact]
     public async Task Expired_upload_link_is_refused_by_storage()
     {
         var start = await (await Owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "late", version = "1", kind = "app", deviceTypesCompatible = new[] { "screen" }, expiresInSeconds = 1 })).JsonAsync();

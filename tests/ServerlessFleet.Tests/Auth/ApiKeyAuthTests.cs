@@ -89,6 +89,33 @@ public sealed class ApiKeyAuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_key_cannot_revoke_a_key_with_scopes_it_does_not_hold()
+    {
+        using var userAdmin = _tenant.Server.Client(await _tenant.CreateKeyAsync(Scopes.UserAdmin));
+        var fleetAdmin = await _tenant.CreateKeyAsync(Scopes.FleetAdmin);
+        var reader = await _tenant.CreateKeyAsync(Scopes.UserRead);
+        await (await userAdmin.DeleteAsync($"/api/v1/api-keys/{_tenant.OwnerKey.Split('.')[0]}")).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+        await (await userAdmin.DeleteAsync($"/api/v1/api-keys/{fleetAdmin.Split('.')[0]}")).AssertErrorAsync(HttpStatusCode.Forbidden, "forbidden");
+        // What it could have granted, it can revoke.
+        await (await userAdmin.DeleteAsync($"/api/v1/api-keys/{reader.Split('.')[0]}")).AssertStatusAsync(HttpStatusCode.OK);
+        using var owner = _tenant.OwnerClient();
+        await (await owner.GetAsync("/api/v1/api-keys")).AssertStatusAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task The_last_owner_key_is_kept_until_another_owner_exists()
+    {
+        var ownerId = _tenant.OwnerKey.Split('.')[0];
+        using var owner = _tenant.OwnerClient();
+        await (await owner.DeleteAsync($"/api/v1/api-keys/{ownerId}")).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+
+        var successor = await _tenant.CreateKeyAsync(Scopes.AccountOwner);
+        await (await owner.DeleteAsync($"/api/v1/api-keys/{ownerId}")).AssertStatusAsync(HttpStatusCode.OK);
+        using var next = _tenant.Server.Client(successor);
+        await (await next.DeleteAsync($"/api/v1/api-keys/{successor.Split('.')[0]}")).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+    }
+
+    [Fact]
     public async Task Other_tenants_keys_are_invisible_and_untouchable()
     {
         var other = await _tenant.Server.CreateTenantAsync("other");

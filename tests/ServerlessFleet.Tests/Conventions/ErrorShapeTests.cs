@@ -26,6 +26,37 @@ public sealed class ErrorShapeTests : IAsyncLifetime
         await response.AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
     }
 
+    [Theory]
+    [InlineData("/api/device/v1/auth", """{"identity":{"serial":"dup-1"},"identity":{"serial":"dup-2"},"publicKey":"x","tenantToken":"y"}""")]
+    [InlineData("/api/device/v1/auth", """{"a":1,"a":2}""")]
+    [InlineData("/api/v1/actions", """{"type":"set-volume","devices":["d1"],"params":{"volume":10,"volume":90}}""")]
+    [InlineData("/api/v1/device-auth/preauthorize", """{"identity":{"serial":"s1","serial":"s2"},"publicKey":"x"}""")]
+    [InlineData("/api/v1/api-keys", """{"name":"k","name":"k2","scopes":["fleet:read"]}""")]
+    public async Task Duplicate_json_keys_are_400(string path, string body)
+    {
+        using var client = _tenant.OwnerClient();
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("X-Fleet-Signature", Convert.ToBase64String(new byte[64]));
+        await (await client.SendAsync(request)).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+    }
+
+    [Fact]
+    public async Task A_storage_outage_is_a_prompt_503_with_retry_after()
+    {
+        var key = await _tenant.CreateKeyAsync("fleet:read");
+        var keyId = key.Split('.')[0];
+        // Every read of this key's row fails as an overloaded or unreachable service answers, through all the client's retries.
+        var outage = _server.Tables.FailNext((_, address) => Uri.UnescapeDataString(address.AbsolutePath).Contains($"apikeys(PartitionKey='{keyId}'"), 1000);
+        using var client = _server.Client(key);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var response = await client.GetAsync("/api/v1/tenants/current");
+        clock.Stop();
+        await response.AssertErrorAsync(HttpStatusCode.ServiceUnavailable, "service_unavailable");
+        Assert.True(int.Parse(response.Headers.GetValues("Retry-After").Single()) > 0);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"answered after {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.True(outage.Injected >= 3, "the client retried before giving up");
+    }
+
     [Fact]
     public async Task Wrong_json_type_is_400()
     {

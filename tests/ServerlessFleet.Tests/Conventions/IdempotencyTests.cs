@@ -1,5 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.Shared.Idempotency;
+using ServerlessFleet.Shared.Storage;
 using ServerlessFleet.Tests.Infrastructure;
 
 namespace ServerlessFleet.Tests.Conventions;
@@ -27,6 +33,29 @@ public sealed class IdempotencyTests() : TenantScopedTests("idem")
         Assert.Equal("true", again.Headers.GetValues("Idempotent-Replayed").Single());
         var audit = await (await Owner.GetAsync("/api/v1/audit-logs?objectId=idem-1&action=device.create")).JsonAsync();
         Assert.Single(audit.GetProperty("data").EnumerateArray());
+    }
+
+    [Theory]
+    [InlineData(5, HttpStatusCode.Created)]
+    [InlineData(0, HttpStatusCode.Conflict)]
+    public async Task A_claim_left_by_a_request_that_died_lapses_and_the_retry_runs(int minutesAgo, HttpStatusCode expected)
+    {
+        var key = Guid.NewGuid().ToString();
+        var body = $$"""{"serial":"idem-crash-{{minutesAgo}}","hardwareVersion":"r1"}""";
+        // What a worker that died mid-request leaves: its claim, still "running".
+        var rowKey = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"POST /api/v1/devices\n{key}")));
+        var table = Tenant.Server.Services.GetRequiredService<FleetStorage>().Table(IdempotencyStore.TableName);
+        await table.AddEntityAsync(new TableEntity(Tenant.TenantId, rowKey)
+        {
+            ["BodyHash"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body))),
+            ["State"] = "running",
+            ["CreatedAt"] = DateTimeOffset.UtcNow.AddMinutes(-minutesAgo),
+        });
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/devices") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Add("Idempotency-Key", key);
+        var response = await Owner.SendAsync(request);
+        if (expected == HttpStatusCode.Created) await response.AssertStatusAsync(HttpStatusCode.Created);
+        else await response.AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
     }
 
     [Fact]

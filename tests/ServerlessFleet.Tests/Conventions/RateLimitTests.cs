@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.AspNetCore.Http;
+using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Tests.Infrastructure;
 
 namespace ServerlessFleet.Tests.Conventions;
@@ -22,5 +24,21 @@ public sealed class RateLimitTests() : TenantScopedTests("rate")
         Assert.InRange(int.Parse(limited.Headers.GetValues("Retry-After").Single()), 1, 60);
 
         await (await Owner.GetAsync("/api/v1/tenants/current")).AssertStatusAsync(HttpStatusCode.OK);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", "203.0.113.7", "203.0.113.7")]
+    [InlineData("127.0.0.1", "10.9.9.9, 203.0.113.7", "203.0.113.7")]
+    [InlineData("::1", "198.51.100.2", "198.51.100.2")]
+    [InlineData("127.0.0.1", "", "127.0.0.1")]
+    [InlineData("127.0.0.1", "not-an-address", "127.0.0.1")]
+    [InlineData("192.0.2.10", "203.0.113.7", "192.0.2.10")]
+    public void Anonymous_budgets_are_per_caller_address_not_per_host(string connection, string forwarded, string expected)
+    {
+        // Behind the host every request arrives from loopback; the caller is the entry the nearest proxy appended.
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse(connection);
+        if (forwarded.Length > 0) context.Request.Headers["X-Forwarded-For"] = forwarded;
+        Assert.Equal(expected, ClientAddress.Of(context));
     }
 }

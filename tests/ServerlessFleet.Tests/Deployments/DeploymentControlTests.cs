@@ -37,7 +37,7 @@ public sealed class DeploymentControlTests() : DeploymentTestBase("ctl")
 
         // Paused: the first phase finishing releases nothing more.
         foreach (var device in devices.Take(2)) await InstallAsync(device, id, true);
-        await Task.Delay(3000);
+        Assert.Equal(DeploymentStatuses.Paused, Status(await DecidedSinceAsync(id, DateTimeOffset.UtcNow)));
         foreach (var device in devices.Skip(2)) Assert.Null(await PollAsync(device));
 
         var resumed = await (await (await Owner.PostAsync($"/api/v1/deployments/{id}:resume", null)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();

@@ -75,17 +75,16 @@ public sealed class DeploymentRolloutTests() : DeploymentTestBase("dep")
 
         // 3 failures and 2 successes: 60 % failed but only 5 finished (< minDevices 6) → keeps going.
         for (var i = 0; i < 5; i++) await InstallAsync(first[i], id, succeed: i >= 3);
-        await Task.Delay(3000);
-        Assert.Equal(DeploymentStatuses.InProgress, Status(await DeploymentAsync(id)));
+        Assert.Equal(DeploymentStatuses.InProgress, Status(await DecidedSinceAsync(id, DateTimeOffset.UtcNow)));
 
         // The sixth finished device fails: 4 of 6 (67 %) ≥ 50 % with minDevices met → paused.
         await InstallAsync(first[5], id, succeed: false);
         var paused = await WaitForStatusAsync(id, DeploymentStatuses.Paused);
         Assert.Contains("failure threshold", paused.GetProperty("statusReason").GetString());
         for (var i = 6; i < 10; i++) await InstallAsync(first[i], id, succeed: true);
-        await Task.Delay(2500);
+        // Phase 1 is complete, yet a paused deployment releases nothing, decision after decision.
+        Assert.Equal(DeploymentStatuses.Paused, Status(await DecidedSinceAsync(id, DateTimeOffset.UtcNow)));
         Assert.Null(await PollAsync(devices[20]));
-        Assert.Equal(DeploymentStatuses.Paused, Status(await DeploymentAsync(id)));
 
         (await Owner.PostAsync($"/api/v1/deployments/{id}:resume", null)).EnsureSuccessStatusCode();
         await RunFleetAsync(id, devices.Skip(10).ToList(), (_, _) => true);
@@ -239,9 +238,10 @@ public sealed class DeploymentRolloutTests() : DeploymentTestBase("dep")
         var id = (await CreateAsync(body)).GetProperty("id").GetString()!;
         await WaitOfferedAsync(id, [devices[0]]);
         await InstallAsync(devices[0], id, true);
-        await Task.Delay(2500);
-        Assert.Equal(1, Count(await DeploymentAsync(id), "success"));
-        Assert.Equal(DeploymentStatuses.InProgress, Status(await DeploymentAsync(id)));
+        // Its one device succeeded, but a dynamic deployment below maxDevices stays open for devices that match later.
+        var decided = await DecidedSinceAsync(id, DateTimeOffset.UtcNow);
+        Assert.Equal(1, Count(decided, "success"));
+        Assert.Equal(DeploymentStatuses.InProgress, Status(decided));
 
         foreach (var device in devices.Skip(1))
             await (await Owner.PutAsJsonAsync($"/api/v1/devices/{device.Serial}/tags", new { tags = new[] { "dyn-wave" } })).AssertStatusAsync(HttpStatusCode.OK);

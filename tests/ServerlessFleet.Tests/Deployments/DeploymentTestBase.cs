@@ -39,6 +39,15 @@ public abstract class DeploymentTestBase(string prefix) : TenantScopedTests(pref
     protected Task<JsonElement> WaitForStatusAsync(string id, params string[] statuses) =>
         Eventually.WaitAsync(() => DeploymentAsync(id), d => statuses.Contains(Status(d)), Timeout, $"deployment {id} to be {string.Join("|", statuses)}");
 
+    /// <summary>
+    /// The deployment once its orchestration has decided on counters read after <paramref name="since"/> (its progress
+    /// carries the time of its last decision): what it decided then stands, so "nothing happened" can be asserted.
+    /// </summary>
+    protected Task<JsonElement> DecidedSinceAsync(string id, DateTimeOffset since) =>
+        Eventually.WaitAsync(() => DeploymentAsync(id),
+            d => d.GetProperty("progress") is { ValueKind: JsonValueKind.Object } p && p.GetProperty("at").GetDateTimeOffset() > since, Timeout,
+            $"deployment {id} to decide after {since:O}");
+
     protected async Task<IReadOnlyList<DeviceDeployment>> RecordsAsync(string id) =>
         await Tenant.Server.Services.GetRequiredService<DeploymentStore>().RecordsAsync(Tenant.TenantId, id, null, default);
 

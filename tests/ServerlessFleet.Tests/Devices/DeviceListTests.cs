@@ -25,6 +25,7 @@ public sealed class SeededFleet : IAsyncLifetime
             ["en", i % 2 == 0 ? "de" : "fr"], i % 2 == 0 ? "north" : "south",
             i % 4 == 3 ? null : SeenBase.AddMinutes(i), i % 6 == 0 ? DeviceStatuses.Accepted : DeviceStatuses.NoAuth);
         public string GroupName => Group ?? GroupNames.Unassigned;
+        public bool HasRefreshRate => I % 3 == 0;
     }
 
     public async Task InitializeAsync()
@@ -39,6 +40,8 @@ public sealed class SeededFleet : IAsyncLifetime
         {
             await store.CreateAsync(Tenant.TenantId, new NewDevice(d.Serial, d.Name, d.Owner, d.Hardware, "screen", d.GroupName, d.Tags), ct);
             await store.UpdateAsync(Tenant.TenantId, d.Serial, device => AttributeUpdates.Upsert(device with { Status = d.Status }, [
+                // Only some devices report a refresh rate, so "exists" has devices on both sides.
+                .. d.HasRefreshRate ? [new DeviceAttribute("refresh_hz", 60, AttributeScope.Inventory)] : Array.Empty<DeviceAttribute>(),
                 new DeviceAttribute("artifact_name", d.Release, AttributeScope.Inventory),
                 new DeviceAttribute("battery_percent", d.Battery, AttributeScope.Inventory),
                 new DeviceAttribute("imei", d.Imei, AttributeScope.Inventory),
@@ -134,8 +137,9 @@ public sealed class DeviceListTests(SeededFleet fleet) : IClassFixture<SeededFle
     [Fact] public Task Attr_gte() => AssertFilter("attr.inventory.ram_mb=gte:1536", d => d.RamMb >= 1536);
     [Fact] public Task Attr_lt() => AssertFilter("attr.inventory.battery_percent=lt:10", d => d.Battery < 10);
     [Fact] public Task Attr_lte() => AssertFilter("attr.inventory.battery_percent=lte:10", d => d.Battery <= 10);
-    [Fact] public Task Attr_exists() => AssertFilter("attr.inventory.nothing=exists:false", _ => true);
-    [Fact] public Task Attr_exists_true() => AssertFilter("attr.tags.location=exists:true", _ => true);
+    [Fact] public Task Attr_exists_false() => AssertFilter("attr.inventory.refresh_hz=exists:false", d => !d.HasRefreshRate);
+    [Fact] public Task Attr_exists_true() => AssertFilter("attr.inventory.refresh_hz=exists:true", d => d.HasRefreshRate);
+    [Fact] public Task Attr_never_reported_exists_nowhere() => AssertFilter("attr.inventory.nothing=exists:true", _ => false);
 
     [Fact]
     public Task Combined_filters_all_apply() => AssertFilter(

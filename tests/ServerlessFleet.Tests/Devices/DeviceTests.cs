@@ -62,6 +62,23 @@ public sealed class DeviceTests() : TenantScopedTests("dev")
     }
 
     [Fact]
+    public async Task Parallel_writes_without_if_match_all_land()
+    {
+        var serial = await CreateAsync();
+        // Thirty writers, each its own attribute, plus tag and field writers on the same row: merged, never a 412.
+        var writes = Enumerable.Range(0, 30).Select(i => Owner.PatchAsync($"/api/v1/devices/{serial}/attributes", Json($$"""[{"name":"a{{i}}","value":{{i}},"scope":"inventory"}]""")))
+            .Append(Owner.PutAsync($"/api/v1/devices/{serial}/tags", Json("""{"tags":["parallel"]}""")))
+            .Append(Owner.PatchAsync($"/api/v1/devices/{serial}", Json("""{"name":"renamed"}""")))
+            .ToList();
+        foreach (var response in await Task.WhenAll(writes)) await response.AssertStatusAsync(HttpStatusCode.OK);
+        var attributes = await AttributesAsync(serial);
+        Assert.All(Enumerable.Range(0, 30), i => Assert.Equal(i.ToString(), attributes[$"inventory.a{i}"]));
+        var device = await (await Owner.GetAsync($"/api/v1/devices/{serial}")).JsonAsync();
+        Assert.Equal("renamed", device.GetProperty("name").GetString());
+        Assert.Equal(["parallel"], device.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+    }
+
+    [Fact]
     public async Task Attribute_patch_upserts_and_put_replaces_only_its_scope()
     {
         var serial = await CreateAsync();
