@@ -12,18 +12,6 @@ param location string = resourceGroup().location
 @allowed(['FlexConsumption', 'Premium'])
 param hostingPlan string = 'FlexConsumption'
 
-@secure()
-@description('Bootstrap API key (account:owner of the default tenant). Defaults to a new random value.')
-param bootstrapKey string = newGuid()
-
-@secure()
-@description('Device-token signing key. Defaults to a new random value.')
-param deviceTokenKey string = newGuid()
-
-@secure()
-@description('Pagination-token signing key. Defaults to a new random value.')
-param pageTokenKey string = newGuid()
-
 param tags object = {
   application: 'serverlessfleet'
   environment: environmentName
@@ -65,14 +53,52 @@ module vault 'modules/keyvault.bicep' = {
     name: take('fleet-${environmentName}-${suffix}', 24)
     location: location
     tags: tags
-    bootstrapKey: bootstrapKey
-    deviceTokenKey: deviceTokenKey
-    pageTokenKey: pageTokenKey
+  }
+}
+
+// Identities first, then their roles, then what runs as them: the app never starts without its access.
+module appIdentity 'modules/identity.bicep' = {
+  name: 'app-identity'
+  params: {
+    name: '${baseName}-app'
+    location: location
+    tags: tags
+  }
+}
+
+module deployIdentity 'modules/identity.bicep' = {
+  name: 'deploy-identity'
+  params: {
+    name: '${baseName}-deploy'
+    location: location
+    tags: tags
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  params: {
+    appPrincipalId: appIdentity.outputs.principalId
+    deployPrincipalId: deployIdentity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    keyVaultName: vault.outputs.name
+  }
+}
+
+module secrets 'modules/secrets.bicep' = {
+  name: 'secrets'
+  dependsOn: [roles]
+  params: {
+    keyVaultName: vault.outputs.name
+    location: location
+    tags: tags
+    deployIdentityId: deployIdentity.outputs.id
   }
 }
 
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
+  dependsOn: [roles]
   params: {
     name: baseName
     location: location
@@ -83,18 +109,11 @@ module functionApp 'modules/functionapp.bicep' = {
     queueEndpoint: storage.outputs.queueEndpoint
     tableEndpoint: storage.outputs.tableEndpoint
     appInsightsConnectionString: monitoring.outputs.connectionString
-    bootstrapKeyUri: vault.outputs.bootstrapKeyUri
-    deviceTokenKeyUri: vault.outputs.deviceTokenKeyUri
-    pageTokenKeyUri: vault.outputs.pageTokenKeyUri
-  }
-}
-
-module roles 'modules/roles.bicep' = {
-  name: 'roles'
-  params: {
-    principalId: functionApp.outputs.principalId
-    storageAccountName: storage.outputs.name
-    keyVaultName: vault.outputs.name
+    bootstrapKeyUri: secrets.outputs.bootstrapKeyUri
+    deviceTokenKeyUri: secrets.outputs.deviceTokenKeyUri
+    pageTokenKeyUri: secrets.outputs.pageTokenKeyUri
+    identityId: appIdentity.outputs.id
+    identityClientId: appIdentity.outputs.clientId
   }
 }
 

@@ -14,6 +14,10 @@ param appInsightsConnectionString string
 param bootstrapKeyUri string
 param deviceTokenKeyUri string
 param pageTokenKeyUri string
+@description('Resource id of the user-assigned identity the app runs as (its roles are granted before the app is created).')
+param identityId string
+@description('Client id of that identity, for the storage connection and Key Vault references.')
+param identityClientId string
 
 @description('Blob container the Flex Consumption plan deploys the package from.')
 param deploymentContainer string = 'app-package'
@@ -34,6 +38,8 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 // Storage through the app's managed identity: the Functions host and the handler both read these settings.
 var identityStorageSettings = [
   { name: 'AzureWebJobsStorage__accountName', value: storageAccountName }
+  { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+  { name: 'AzureWebJobsStorage__clientId', value: identityClientId }
   { name: 'AzureWebJobsStorage__blobServiceUri', value: blobEndpoint }
   { name: 'AzureWebJobsStorage__queueServiceUri', value: queueEndpoint }
   { name: 'AzureWebJobsStorage__tableServiceUri', value: tableEndpoint }
@@ -59,9 +65,13 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   location: location
   tags: tags
   kind: 'functionapp,linux'
-  identity: { type: 'SystemAssigned' }
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
   properties: {
     serverFarmId: plan.id
+    keyVaultReferenceIdentity: identityId
     httpsOnly: true
     siteConfig: {
       minTlsVersion: '1.2'
@@ -75,7 +85,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         storage: {
           type: 'blobContainer'
           value: '${blobEndpoint}${deploymentContainer}'
-          authentication: { type: 'SystemAssignedIdentity' }
+          authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identityId }
         }
       }
       scaleAndConcurrency: {
@@ -91,5 +101,4 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-output principalId string = app.identity.principalId
 output defaultHostName string = app.properties.defaultHostName

@@ -3,18 +3,6 @@ param name string
 param location string
 param tags object
 
-@secure()
-@description('Bootstrap API key: acts as account:owner of the default tenant.')
-param bootstrapKey string
-
-@secure()
-@description('Device-token signing key.')
-param deviceTokenKey string
-
-@secure()
-@description('Pagination-token signing key.')
-param pageTokenKey string
-
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -30,26 +18,5 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-resource bootstrap 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: 'fleet-bootstrap-key'
-  properties: { value: bootstrapKey }
-}
-
-resource deviceToken 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: 'fleet-device-token-key'
-  properties: { value: deviceTokenKey }
-}
-
-resource pageToken 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  parent: vault
-  name: 'fleet-page-token-key'
-  properties: { value: pageTokenKey }
-}
-
 output name string = vault.name
 output id string = vault.id
-output bootstrapKeyUri string = bootstrap.properties.secretUri
-output deviceTokenKeyUri string = deviceToken.properties.secretUri
-output pageTokenKeyUri string = pageToken.properties.secretUri

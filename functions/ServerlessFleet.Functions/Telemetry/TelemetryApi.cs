@@ -104,10 +104,10 @@ public static class TelemetryApi
     }
 }
 
-/// <summary>Deletes telemetry older than <c>Fleet:TelemetryRetentionDays</c>, once a day.</summary>
+/// <summary>Drops the week tables of telemetry older than <c>Fleet:TelemetryRetentionDays</c>, once a day.</summary>
 public sealed class TelemetryRetention(TelemetryStore store, IOptions<FleetOptions> options, TimeProvider clock)
 {
     [Function(nameof(TelemetryRetention))]
     public Task RunAsync([TimerTrigger("0 30 3 * * *")] TimerInfo timer, CancellationToken ct) =>
-        store.DeleteOlderThanAsync(clock.GetUtcNow().AddDays(-options.Value.TelemetryRetentionDays), ct);
+        store.DropWeeksBeforeAsync(clock.GetUtcNow().AddDays(-options.Value.TelemetryRetentionDays), ct);
 }

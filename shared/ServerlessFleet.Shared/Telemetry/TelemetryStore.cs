@@ -12,17 +12,46 @@ namespace ServerlessFleet.Shared.Telemetry;
 public sealed record StoredSample(string Serial, string Type, DateTimeOffset Timestamp, double? Value, IReadOnlyDictionary<string, double>? Values);
 
 /// <summary>
-/// <c>telemetry</c> table, one partition per device (<c>{tenant}:{serial}</c>). History rows
-/// <c>h|{type}|{inverted ticks}|{hash}</c> read newest first per type; <c>latest|{type}</c> rows hold the newest
-/// sample of each type. Ingestion reads only the device's few latest rows and writes in entity-group batches;
-/// row keys derive from the sample, so a re-sent batch rewrites the same rows.
+/// Telemetry, one partition per device (<c>{tenant}:{serial}</c>). History rows <c>h|{type}|{inverted ticks}|{hash}</c>
+/// live in one table per ISO week of the sample (<c>telemetryw{year}{week}</c>) and read newest first per type;
+/// <c>latest|{type}</c> rows in table <c>telemetry</c> hold the newest sample of each type. Ingestion reads only the
+/// device's few latest rows and writes in entity-group batches; row keys derive from the sample, so a re-sent batch
+/// rewrites the same rows. Retention drops whole week tables, so its cost is one request per week that expires,
+/// whatever the size of the fleet.
 /// </summary>
 public sealed class TelemetryStore(FleetStorage storage)
 {
     public const string TableName = "telemetry";
+    public const string WeekTablePrefix = "telemetryw";
     private const string HistoryPrefix = "h|";
     private const string LatestPrefix = "latest|";
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task>> _created = new();
     private TableClient Table => storage.Table(TableName);
+
+    /// <summary>The history table of the ISO week (Monday to Sunday, UTC) a sample falls in.</summary>
+    public static string WeekTable(DateTimeOffset time) =>
+        $"{WeekTablePrefix}{ISOWeek.GetYear(time.UtcDateTime):D4}{ISOWeek.GetWeekOfYear(time.UtcDateTime):D2}";
+
+    /// <summary>When the week of a history table ends (exclusive), or null for a name that is not one.</summary>
+    public static DateTimeOffset? WeekEnd(string table) =>
+        table.Length == WeekTablePrefix.Length + 6 && table.StartsWith(WeekTablePrefix, StringComparison.Ordinal)
+        && int.TryParse(table.AsSpan(WeekTablePrefix.Length, 4), out var year) && int.TryParse(table.AsSpan(WeekTablePrefix.Length + 4, 2), out var week)
+        && week is >= 1 and <= 53 && week <= ISOWeek.GetWeeksInYear(year)
+            ? new DateTimeOffset(ISOWeek.ToDateTime(year, week, DayOfWeek.Monday).AddDays(7), TimeSpan.Zero)
+            : null;
+
+    private Task EnsureTableAsync(string name, CancellationToken ct) =>
+        _created.GetOrAdd(name, n => new Lazy<Task>(() => storage.Table(n).CreateIfNotExistsAsync(CancellationToken.None))).Value.WaitAsync(ct);
+
+    /// <summary>The history tables that exist, newest week first.</summary>
+    private async Task<List<(string Name, DateTimeOffset End)>> WeekTablesAsync(CancellationToken ct)
+    {
+        var tables = new List<(string, DateTimeOffset)>();
+        await foreach (var table in storage.Tables.QueryAsync(TableFilters.And($"TableName ge {TableFilters.Quote(WeekTablePrefix)}",
+                           $"TableName lt {TableFilters.Quote(WeekTablePrefix + "~")}"), cancellationToken: ct))
+            if (WeekEnd(table.Name) is { } end) tables.Add((table.Name, end));
+        return tables.OrderByDescending(t => t.Item2).ToList();
+    }
 
     public static string Partition(string tenantId, string serial) => $"{tenantId}:{serial}";
 
@@ -30,24 +59,68 @@ public sealed class TelemetryStore(FleetStorage storage)
     {
         var partition = Partition(tenantId, serial);
         var latest = await ReadLatestRowsAsync(partition, ct);
-        var actions = samples.Select(s => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(partition, HistoryKey(s), serial, s))).ToList();
+        var latestRows = new List<TableTransactionAction>();
         foreach (var newest in samples.GroupBy(s => s.Type!).Select(g => g.MaxBy(s => s.Timestamp)!))
         {
             if (latest.TryGetValue(newest.Type!, out var current) && current >= newest.Timestamp) continue;
-            actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(partition, LatestPrefix + newest.Type, serial, newest)));
+            latestRows.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(partition, LatestPrefix + newest.Type, serial, newest)));
         }
-        // A transaction holds at most 100 operations, each row once.
-        foreach (var chunk in actions.DistinctBy(a => a.Entity.RowKey).Chunk(100)) await Table.SubmitTransactionAsync(chunk, ct);
+        // History first: a latest row never points at a sample that is not stored. A transaction holds at most 100 rows, each once.
+        foreach (var week in samples.GroupBy(s => WeekTable(s.Timestamp!.Value)))
+        {
+            await EnsureTableAsync(week.Key, ct);
+            var rows = week.Select(s => new TableTransactionAction(TableTransactionActionType.UpsertReplace, ToEntity(partition, HistoryKey(s), serial, s)));
+            foreach (var chunk in rows.DistinctBy(a => a.Entity.RowKey).Chunk(100))
+            {
+                try
+                {
+                    await storage.Table(week.Key).SubmitTransactionAsync(chunk, ct);
+                }
+                catch (RequestFailedException e) when (e.ErrorCode == "TableNotFound")
+                {
+                    // Dropped since this instance created it (retention on another instance): create it again.
+                    _created.TryRemove(week.Key, out _);
+                    await EnsureTableAsync(week.Key, ct);
+                    await storage.Table(week.Key).SubmitTransactionAsync(chunk, ct);
+                }
+            }
+        }
+        foreach (var chunk in latestRows.Chunk(100)) await Table.SubmitTransactionAsync(chunk, ct);
     }
 
-    public Task<ListPage<StoredSample>> HistoryAsync(string tenantId, string serial, string type, DateTimeOffset? since, DateTimeOffset? until,
+    /// <summary>
+    /// One page of a device's samples of one type, newest first, across the week tables that overlap [since, until].
+    /// The page token is the week table and that table's own continuation.
+    /// </summary>
+    public async Task<ListPage<StoredSample>> HistoryAsync(string tenantId, string serial, string type, DateTimeOffset? since, DateTimeOffset? until,
         PageRequest page, CancellationToken ct)
     {
         var prefix = $"{HistoryPrefix}{type}|";
         var clauses = new List<string?> { TableFilters.PartitionEquals(Partition(tenantId, serial)), TableFilters.RowKeyStartsWith(prefix) };
         if (until is { } u) clauses.Add($"RowKey ge {TableFilters.Quote(prefix + Inverted(u))}");
         if (since is { } s) clauses.Add($"RowKey lt {TableFilters.Quote(prefix + Inverted(s) + "|~")}");
-        return TablePager.ReadAsync<TableEntity, StoredSample>(Table, TableFilters.And(clauses.ToArray()), page, FromEntity, ct);
+        var filter = TableFilters.And(clauses.ToArray());
+        var weeks = (await WeekTablesAsync(ct))
+            .Where(w => (since is null || w.End > since) && (until is null || w.End.AddDays(-7) <= until)).Select(w => w.Name).ToList();
+        var (table, continuation) = page.Start?.Split('|', 2) is [var t, var c] ? (t, c.Length > 0 ? c : null) : (weeks.FirstOrDefault(), null);
+        var items = new List<StoredSample>(page.Limit);
+        var index = table is null ? -1 : weeks.IndexOf(table);
+        while (index >= 0 && index < weeks.Count && items.Count < page.Limit)
+        {
+            var remaining = page.Limit - items.Count;
+            Azure.Page<TableEntity>? segment = null;
+            await foreach (var p in storage.Table(weeks[index]).QueryAsync<TableEntity>(filter, maxPerPage: remaining, cancellationToken: ct)
+                               .AsPages(continuation, remaining).WithCancellation(ct))
+            {
+                segment = p;
+                break;
+            }
+            items.AddRange((segment?.Values ?? []).Take(remaining).Select(FromEntity));
+            continuation = segment?.ContinuationToken;
+            if (continuation is null) index++;
+        }
+        var next = index >= 0 && index < weeks.Count && (continuation is not null || items.Count == page.Limit) ? $"{weeks[index]}|{continuation}" : null;
+        return new ListPage<StoredSample>(items, next is null ? null : page.After(next), page.Back());
     }
 
     public async Task<IReadOnlyList<StoredSample>> LatestAsync(string tenantId, string serial, CancellationToken ct)
@@ -58,17 +131,19 @@ public sealed class TelemetryStore(FleetStorage storage)
         return samples;
     }
 
-    /// <summary>Deletes history samples older than <paramref name="cutoff"/>; latest rows stay. Returns the number removed.</summary>
-    public async Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken ct)
+    /// <summary>
+    /// Drops the week tables whose whole week lies before <paramref name="cutoff"/> (samples live between the retention
+    /// and the retention plus a week); latest rows stay. One request per week dropped. Returns the tables dropped.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DropWeeksBeforeAsync(DateTimeOffset cutoff, CancellationToken ct)
     {
-        var filter = TableFilters.And(TableFilters.RowKeyStartsWith(HistoryPrefix), $"SampleTime lt datetime'{cutoff.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffffffZ}'");
-        var expired = new List<(string, string)>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "RowKey"], cancellationToken: ct))
-            expired.Add((row.PartitionKey, row.RowKey));
-        foreach (var partition in expired.GroupBy(r => r.Item1))
-            foreach (var chunk in partition.Chunk(100))
-                await Table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(r.Item1, r.Item2), ETag.All)), ct);
-        return expired.Count;
+        var expired = (await WeekTablesAsync(ct)).Where(w => w.End <= cutoff).Select(w => w.Name).ToList();
+        foreach (var table in expired)
+        {
+            await storage.Table(table).DeleteAsync(ct);
+            _created.TryRemove(table, out _);
+        }
+        return expired;
     }
 
     private async Task<Dictionary<string, DateTimeOffset>> ReadLatestRowsAsync(string partition, CancellationToken ct)

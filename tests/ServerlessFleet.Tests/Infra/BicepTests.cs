@@ -55,7 +55,8 @@ public sealed class BicepTests
         var resources = Resources(arm).ToList();
 
         var app = resources.Single(r => r["type"]!.GetValue<string>() == "Microsoft.Web/sites");
-        Assert.Equal("SystemAssigned", app["identity"]!["type"]!.GetValue<string>());
+        Assert.Equal("UserAssigned", app["identity"]!["type"]!.GetValue<string>());
+        Assert.NotNull(app["properties"]!["keyVaultReferenceIdentity"]);
         Assert.True(app["properties"]!["httpsOnly"]!.GetValue<bool>());
         Assert.Contains("'dotnet-isolated'", app["properties"]!["functionAppConfig"]!.ToString());
         Assert.Contains("'10.0'", app["properties"]!["functionAppConfig"]!.ToString());
@@ -68,8 +69,10 @@ public sealed class BicepTests
         Assert.Contains("@Microsoft.KeyVault(SecretUri=", template);
 
         var roles = resources.Where(r => r["type"]!.GetValue<string>() == "Microsoft.Authorization/roleAssignments").ToList();
-        Assert.Equal(2, roles.Count); // the storage loop (3 roles) and Key Vault Secrets User
-        foreach (var role in new[] { "ba92f5b4-2d11-453d-a403-e96b0029c9fe", "974c5e8b-45b9-4653-ba55-5f855dd0fb88", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3", "4633458b-17de-408a-b874-0445c86b69e6" })
+        Assert.Equal(3, roles.Count); // the storage loop (3 roles), Key Vault Secrets User (app), Secrets Officer (deployment script)
+        // Blob Data Owner (the host's own blobs need it), Queue and Table Data Contributor, Secrets User, Secrets Officer.
+        foreach (var role in new[] { "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", "974c5e8b-45b9-4653-ba55-5f855dd0fb88", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+                     "4633458b-17de-408a-b874-0445c86b69e6", "b86a8fe4-44ce-4948-aee5-eccb2c155cd7" })
             Assert.Contains(role, template);
 
         var storage = resources.Single(r => r["type"]!.GetValue<string>() == "Microsoft.Storage/storageAccounts" && r["properties"] is not null);
@@ -79,6 +82,31 @@ public sealed class BicepTests
         Assert.Contains(resources, r => r["type"]!.GetValue<string>() == "Microsoft.Insights/components");
         Assert.Contains(resources, r => r["type"]!.GetValue<string>() == "Microsoft.OperationalInsights/workspaces");
         Assert.NotNull(arm["outputs"]!["apiBaseUrl"]);
+    }
+
+    [Fact]
+    public void The_app_is_created_after_its_roles_and_redeploying_keeps_every_secret()
+    {
+        var build = Run("build", "main.bicep", "--stdout");
+        Assert.Equal(0, build.Exit);
+        var arm = JsonNode.Parse(build.Out)!;
+        var deployments = Resources(arm).Where(r => r["type"]!.GetValue<string>() == "Microsoft.Resources/deployments")
+            .ToDictionary(r => r["name"]!.GetValue<string>(), r => r);
+        // The app's identity exists, and holds its storage and Key Vault roles, before the app is created.
+        var appDependsOn = string.Join(" ", deployments["functionapp"]["dependsOn"]!.AsArray().Select(d => d!.GetValue<string>()));
+        Assert.Contains("'roles'", appDependsOn);
+        Assert.Contains("'app-identity'", appDependsOn);
+        Assert.Contains("'secrets'", appDependsOn);
+
+        // No secret is a template value (a newGuid() default was new on every deployment): a script creates each one once.
+        Assert.DoesNotContain("newGuid", build.Out);
+        Assert.DoesNotContain(Resources(arm), r => r["type"]!.GetValue<string>() == "Microsoft.KeyVault/vaults/secrets");
+        var script = Resources(arm).Single(r => r["type"]!.GetValue<string>() == "Microsoft.Resources/deploymentScripts");
+        var content = script["properties"]!["scriptContent"]!.GetValue<string>();
+        Assert.Contains("az keyvault secret show", content);
+        Assert.Matches(@"if ! az keyvault secret show[^\n]*\n\s*az keyvault secret set", content);
+        // References are versionless, so the app reads a secret's current version.
+        Assert.DoesNotContain("secretUriWithVersion", build.Out);
     }
 
     [Fact]

@@ -88,20 +88,43 @@ public sealed class TelemetryTests() : TenantScopedTests("tele")
     }
 
     [Fact]
-    public async Task Retention_removes_only_expired_samples()
+    public async Task Retention_drops_whole_expired_weeks_only()
     {
         var device = await TestDevices.AdmittedAsync(Tenant);
         var now = DateTimeOffset.UtcNow;
         await (await device.PostTelemetryAsync([
-            new { type = "metric.retention", timestamp = now.AddDays(-10), value = 1 },
+            new { type = "metric.retention", timestamp = now.AddDays(-29), value = 1 },
             new { type = "metric.retention", timestamp = now.AddDays(-1), value = 2 },
         ])).AssertStatusAsync(HttpStatusCode.NoContent);
-        var removed = await Tenant.Server.Services.GetRequiredService<TelemetryStore>().DeleteOlderThanAsync(now.AddDays(-5), default);
-        Assert.True(removed >= 1);
+        // The week of the old sample ended more than 22 days ago: its table goes, with one request, whatever it holds.
+        var dropped = await Tenant.Server.Services.GetRequiredService<TelemetryStore>().DropWeeksBeforeAsync(now.AddDays(-22), default);
+        Assert.Contains(TelemetryStore.WeekTable(now.AddDays(-29)), dropped);
+        Assert.DoesNotContain(TelemetryStore.WeekTable(now.AddDays(-1)), dropped);
+        Assert.DoesNotContain(TelemetryStore.WeekTable(now.AddDays(-22)), dropped);
         var history = await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}/telemetry?type=metric.retention")).JsonAsync();
         Assert.Equal([2.0], history.GetProperty("data").EnumerateArray().Select(s => s.GetProperty("value").GetDouble()));
         var latest = await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}/telemetry/latest")).JsonAsync();
         Assert.Equal(2, latest[0].GetProperty("value").GetDouble());
+    }
+
+    [Fact]
+    public async Task History_pages_run_newest_first_across_weeks()
+    {
+        var device = await TestDevices.AdmittedAsync(Tenant);
+        var now = DateTimeOffset.UtcNow;
+        var samples = Enumerable.Range(0, 9).Select(i => new { type = "metric.weeks", timestamp = now.AddDays(-1.75 * i), value = i }).ToArray();
+        await (await device.PostTelemetryAsync(samples)).AssertStatusAsync(HttpStatusCode.NoContent);
+        var values = new List<double>();
+        var first = $"/api/v1/devices/{device.Serial}/telemetry?type=metric.weeks&limit=2";
+        for (string? next = "", url = first; next is not null; url = $"{first}&after={Uri.EscapeDataString(next ?? "")}")
+        {
+            var page = await (await (await Owner.GetAsync(url)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
+            values.AddRange(page.GetProperty("data").EnumerateArray().Select(s => s.GetProperty("value").GetDouble()));
+            next = page.GetProperty("nextPage").GetString();
+        }
+        Assert.Equal(Enumerable.Range(0, 9).Select(i => (double)i), values);
+        var since = await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}/telemetry?type=metric.weeks&since={Uri.EscapeDataString(now.AddDays(-4.5).ToString("O"))}")).JsonAsync();
+        Assert.Equal([0.0, 1.0, 2.0], since.GetProperty("data").EnumerateArray().Select(s => s.GetProperty("value").GetDouble()));
     }
 
     [Fact]
