@@ -55,6 +55,7 @@ public sealed partial class StorageTap : IAsyncDisposable
                 return;
             }
             counter.Record(context.Request.Method, address);
+            tap.Observe(context.Request.Method, address);
             if (address.AbsolutePath.EndsWith("/$batch", StringComparison.Ordinal)) await CountBatchAsync(context.Request, counter);
             await forwarder.SendAsync(context, target.ToString(), emulator, ForwarderRequestConfig.Empty, transformer);
         });
@@ -63,6 +64,32 @@ public sealed partial class StorageTap : IAsyncDisposable
     }
 
     private readonly List<Fault> _faults = [];
+    private readonly List<(Func<string, Uri, bool> Match, TaskCompletionSource Seen)> _watches = [];
+
+    private readonly Queue<(string Method, Uri Address)> _recent = new();
+    private const int RecentRequests = 20_000;
+
+    /// <summary>Completes when a request that <paramref name="match"/> selects has passed the tap (among the recent ones, or later).</summary>
+    public Task SeenAsync(Func<string, Uri, bool> match)
+    {
+        lock (_watches)
+        {
+            if (_recent.Any(r => match(r.Method, r.Address))) return Task.CompletedTask;
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _watches.Add((match, seen));
+            return seen.Task;
+        }
+    }
+
+    private void Observe(string method, Uri address)
+    {
+        lock (_watches)
+        {
+            _recent.Enqueue((method, address));
+            if (_recent.Count > RecentRequests) _recent.Dequeue();
+            _watches.RemoveAll(w => w.Match(method, address) && w.Seen.TrySetResult() is true);
+        }
+    }
 
     /// <summary>The next <paramref name="times"/> requests that <paramref name="match"/> selects are answered 503 Server Busy instead of forwarded.</summary>
     public Fault FailNext(Func<string, Uri, bool> match, int times)

@@ -195,9 +195,15 @@ public sealed class ActionTests() : TenantScopedTests("act")
         var device = devices[0];
         var id = (await CreateAsync(Owner, new { type = "set-volume", devices = new[] { device.Serial }, @params = new { volume = 30 } })).GetProperty("id").GetString()!;
         var queue = Tenant.Server.Services.GetRequiredService<FleetStorage>().Queue(ActionService.DeliveryQueue);
-        for (var i = 0; i < 5; i++) await queue.SendMessageAsync(JsonSerializer.Serialize(new DeliveryMessage(Tenant.TenantId, id, [device.Serial])));
+        var settled = new List<Task>();
+        for (var i = 0; i < 5; i++)
+        {
+            var sent = await queue.SendMessageAsync(JsonSerializer.Serialize(new DeliveryMessage(Tenant.TenantId, id, [device.Serial])));
+            // The host deletes a message once the function succeeded with it: each redelivery has then run to the end.
+            settled.Add(Tenant.Server.Queues.SeenAsync((method, address) => method == "DELETE" && address.AbsolutePath.EndsWith($"/messages/{sent.Value.MessageId}")));
+        }
+        await Task.WhenAll(settled).WaitAsync(Timeout);
         await Eventually.WaitAsync(() => ActionAsync(id), a => a.GetProperty("progress").GetProperty("delivered").GetInt32() == 1, Timeout, "delivery");
-        await Task.Delay(1500);
         var entries = await InboxAsync(device);
         var entry = Assert.Single(entries);
         Assert.Equal(30, entry.GetProperty("params").GetProperty("volume").GetInt32());

@@ -34,12 +34,14 @@ public sealed class FleetServer : IAsyncDisposable
     private readonly LocalHostProcess _host;
     private readonly ServiceProvider _services;
     private readonly StorageTap _tap;
+    private readonly StorageTap _queues;
 
-    private FleetServer(LocalHostProcess host, ServiceProvider services, StorageTap tap)
+    private FleetServer(LocalHostProcess host, ServiceProvider services, StorageTap tap, StorageTap queues)
     {
         _host = host;
         _services = services;
         _tap = tap;
+        _queues = queues;
     }
 
     public Uri BaseAddress => _host.BaseAddress;
@@ -47,6 +49,8 @@ public sealed class FleetServer : IAsyncDisposable
     public LocalHostProcess Host => _host;
     /// <summary>The tap the worker's table traffic passes: counts it, and can fail requests as an overloaded service would.</summary>
     public StorageTap Tables => _tap;
+    /// <summary>The tap the host's and worker's queue traffic passes.</summary>
+    public StorageTap Queues => _queues;
 
     /// <summary>The server the tests share; each test class works in its own tenant. Failed messages are retried at once.</summary>
     public static Task<FleetServer> Shared => SharedInstance.Value;
@@ -66,9 +70,12 @@ public sealed class FleetServer : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         // The worker's table traffic passes the tap, so tests can count what a request costs in storage.
         var tap = await StorageTap.StartAsync(StorageTap.Endpoint(storage));
+        // Queue traffic (the host's listeners, the task hub) passes a tap too, so tests can see a message being settled.
+        var queues = await StorageTap.StartAsync(StorageTap.Endpoint(storage, "QueueEndpoint"));
+        var tapped = StorageTap.Tapped(StorageTap.Tapped(storage, tap.Address), queues.Address, "QueueEndpoint");
         var host = await LocalHostProcess.StartAsync(LocalHostProcess.BuildOutput("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"),
-            new Dictionary<string, string?>(all) { ["AzureWebJobsStorage"] = StorageTap.Tapped(storage, tap.Address) });
-        return new FleetServer(host, FleetApp.BuildServices(all, services => services.AddSingleton(tap.Counter)), tap);
+            new Dictionary<string, string?>(all) { ["AzureWebJobsStorage"] = tapped });
+        return new FleetServer(host, FleetApp.BuildServices(all, services => services.AddSingleton(tap.Counter)), tap, queues);
     }
 
     public HttpClient Client(string? apiKey = null)
@@ -94,6 +101,7 @@ public sealed class FleetServer : IAsyncDisposable
         await _host.DisposeAsync();
         await _services.DisposeAsync();
         await _tap.DisposeAsync();
+        await _queues.DisposeAsync();
     }
 }
 
