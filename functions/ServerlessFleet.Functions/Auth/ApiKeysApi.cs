@@ -32,6 +32,11 @@ public static class ApiKeysApi
     public static Task<IResult> ListApiKeys([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/api-keys")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
+    [Function("GetApiKey"), Tags("API keys"), RequireScope(Scopes.UserRead), HandledBy(nameof(GetAsync))]
+    [EndpointSummary("An API key of the tenant (never its secret)")]
+    public static Task<IResult> GetApiKey([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/api-keys/{keyId}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
     [Function("RevokeApiKey"), Tags("API keys"), RequireScope(Scopes.UserAdmin), HandledBy(nameof(RevokeAsync))]
     [EndpointSummary("Revoke an API key")]
     public static Task<IResult> RevokeApiKey([HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = "api/v1/api-keys/{keyId}")] HttpRequest req) =>
@@ -60,6 +65,9 @@ public static class ApiKeysApi
         await audit.RecordAsync("apikey.create", "apikey", key.KeyId, null, key, ct);
         return TypedResults.Created($"/api/v1/api-keys/{created.Key.KeyId}", new CreatedApiKeyResponse(key, created.Secret));
     }
+
+    private static async Task<Ok<ApiKeyResponse>> GetAsync(string keyId, Caller caller, ApiKeyStore store, TimeProvider clock, CancellationToken ct) =>
+        TypedResults.Ok(ApiKeyResponse.From(await store.GetAsync(caller.TenantId, keyId, ct), clock.GetUtcNow()));
 
     private static async Task<Ok<PagedResponse<ApiKeyResponse>>> ListAsync([AsParameters] PagingQuery query, HttpContext context,
         Caller caller, Paging paging, ApiKeyStore store, TimeProvider clock, CancellationToken ct)

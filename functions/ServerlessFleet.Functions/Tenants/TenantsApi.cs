@@ -32,6 +32,11 @@ public static class TenantsApi
     public static Task<IResult> GetCurrentTenant([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/tenants/current")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
+    [Function("GetTenant"), Tags("Tenants"), RequireApiKey, HandledBy(nameof(GetAsync))]
+    [EndpointSummary("A tenant: the caller's own (any key), or any tenant (bootstrap key); another tenant is not found")]
+    public static Task<IResult> GetTenant([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/tenants/{tenantId}")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
     private static async Task<Created<CreatedTenantResponse>> CreateAsync(CreateTenantRequest request, Caller caller,
         TenantStore tenants, ApiKeyStore keys, Auditor audit, TimeProvider clock, CancellationToken ct)
     {
@@ -47,6 +52,14 @@ public static class TenantsApi
         await audit.RecordAsync("tenant.create", "tenant", tenant.TenantId, null, TenantResponse.From(tenant, withToken: false), ct);
         return TypedResults.Created($"/api/v1/tenants/{tenant.TenantId}", new CreatedTenantResponse(
             TenantResponse.From(tenant), new CreatedApiKeyResponse(ApiKeyResponse.From(owner.Key, clock.GetUtcNow()), owner.Secret)));
+    }
+
+    /// <summary>What <c>Location</c> of a created tenant points at: readable by its creator (the bootstrap key) and its own keys.</summary>
+    private static async Task<Ok<TenantResponse>> GetAsync(string tenantId, Caller caller, TenantStore tenants, CancellationToken ct)
+    {
+        if (tenantId != caller.TenantId && !caller.Principal.IsBootstrap) throw FleetException.NotFound("Tenant", tenantId);
+        var tenant = await tenants.FindAsync(tenantId, ct) ?? throw FleetException.NotFound("Tenant", tenantId);
+        return TypedResults.Ok(TenantResponse.From(tenant, caller.Principal.IsBootstrap || caller.Principal.Has(Scopes.FleetManager)));
     }
 
     private static async Task<Ok<TenantResponse>> GetCurrentAsync(Caller caller, TenantStore tenants, CancellationToken ct) =>

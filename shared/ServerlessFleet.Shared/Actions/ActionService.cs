@@ -84,7 +84,8 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
         var now = clock.GetUtcNow();
         var updated = await UpdateRecordAsync(tenantId, actionId, serial, r =>
         {
-            if (r.Status == status && r.Result == detail) return null;
+            // The same outcome again, adding nothing new (no detail, or the same one): the same confirmation.
+            if (r.Status == status && (detail is null || r.Result == detail)) return null;
             if (DeviceActionStatuses.IsFinal(r.Status))
                 throw FleetException.Conflict(r.Status is DeviceActionStatuses.Succeeded or DeviceActionStatuses.Failed
                     ? $"The action was already confirmed as {r.Status}." : $"The action is {r.Status}; it no longer takes results.");

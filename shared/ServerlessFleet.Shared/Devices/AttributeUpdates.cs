@@ -17,7 +17,7 @@ public static class AttributeUpdates
             foreach (var a in attributes.Where(a => a.Scope == scope)) merged[a.Name] = a.Value?.DeepClone();
             device = device.WithScope(scope, Checked(scope, merged));
         }
-        return device;
+        return WithReportedType(device, attributes);
     }
 
     public static Device Replace(Device device, IReadOnlyCollection<AttributeScope> scopes, IReadOnlyList<DeviceAttribute> attributes)
@@ -28,8 +28,23 @@ public static class AttributeUpdates
                 .ToDictionary(a => a.Name, a => a.Value?.DeepClone(), StringComparer.Ordinal);
             device = device.WithScope(scope, Checked(scope, replacement));
         }
-        return device;
+        return WithReportedType(device, attributes);
     }
+
+    /// <summary>
+    /// A device that reports its type the way Mender devices do (<c>device_type</c> in its inventory or identity) has
+    /// that type: deployments pick artifacts by it. The inventory's report wins over the identity's.
+    /// </summary>
+    private static Device WithReportedType(Device device, IReadOnlyList<DeviceAttribute> written)
+    {
+        var reported = written.Where(a => a.Name == DeviceTypeAttribute && a.Scope is AttributeScope.Inventory or AttributeScope.Identity)
+            .OrderBy(a => a.Scope == AttributeScope.Inventory ? 0 : 1)
+            .Select(a => a.Value is JsonValue v && v.TryGetValue<string>(out var type) ? type.Trim() : null)
+            .FirstOrDefault(t => !string.IsNullOrEmpty(t));
+        return reported is null || reported.Length > 64 ? device : device with { DeviceType = reported };
+    }
+
+    public const string DeviceTypeAttribute = "device_type";
 
     private static Dictionary<string, JsonNode?> Checked(AttributeScope scope, Dictionary<string, JsonNode?> attributes)
     {

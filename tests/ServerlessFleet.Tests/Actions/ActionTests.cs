@@ -216,6 +216,10 @@ public sealed class ActionTests() : TenantScopedTests("act")
         await ConfirmAsync(device, id, "succeeded", "ok");
         var before = (await (await Owner.GetAsync($"/api/v1/actions/{id}/devices")).JsonAsync()).GetProperty("data")[0];
         await ConfirmAsync(device, id, "succeeded", "ok");
+        // A repeat that adds nothing (no detail) is the same confirmation too; another detail contradicts the first.
+        await ConfirmAsync(device, id, "succeeded");
+        await (await device.SendOnceAsync(HttpMethod.Post, $"/api/device/v1/actions/{id}/result", new { status = "succeeded", detail = "other" }, default))
+            .AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
         var after = (await (await Owner.GetAsync($"/api/v1/actions/{id}/devices")).JsonAsync()).GetProperty("data")[0];
         Assert.Equal(before.GetProperty("succeededAt").GetString(), after.GetProperty("succeededAt").GetString());
         await (await device.SendOnceAsync(HttpMethod.Post, $"/api/device/v1/actions/{id}/result", new { status = "failed" }, default)).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");

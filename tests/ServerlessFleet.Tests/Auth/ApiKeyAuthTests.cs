@@ -156,6 +156,28 @@ public sealed class ApiKeyAuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_location_of_a_new_tenant_or_key_is_readable_by_its_creator()
+    {
+        using var bootstrap = _tenant.Server.Client(FleetServer.BootstrapKey);
+        var tenantId = $"loc-{Guid.NewGuid():n}"[..20];
+        var created = await (await bootstrap.PostAsJsonAsync("/api/v1/tenants", new { tenantId })).AssertStatusAsync(HttpStatusCode.Created);
+        var tenant = await (await (await bootstrap.GetAsync(created.Headers.Location)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
+        Assert.Equal(tenantId, tenant.GetProperty("tenantId").GetString());
+        // A tenant's own key reads its tenant; another tenant's key finds nothing there.
+        var ownerSecret = (await created.JsonAsync()).GetProperty("ownerKey").GetProperty("secret").GetString()!;
+        using var owner = _tenant.Server.Client(ownerSecret);
+        await (await owner.GetAsync(created.Headers.Location)).AssertStatusAsync(HttpStatusCode.OK);
+        using var stranger = _tenant.OwnerClient();
+        await (await stranger.GetAsync(created.Headers.Location)).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+
+        var key = await (await owner.PostAsJsonAsync("/api/v1/api-keys", new { name = "reader", scopes = new[] { Scopes.FleetRead } })).AssertStatusAsync(HttpStatusCode.Created);
+        var read = await (await (await owner.GetAsync(key.Headers.Location)).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
+        Assert.Equal("reader", read.GetProperty("name").GetString());
+        Assert.False(read.TryGetProperty("secret", out _));
+        await (await stranger.GetAsync(key.Headers.Location)).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
+    }
+
+    [Fact]
     public async Task Secret_is_shown_once_and_stored_hashed()
     {
         using var owner = _tenant.OwnerClient();

@@ -62,6 +62,18 @@ public sealed class DeviceTests() : TenantScopedTests("dev")
     }
 
     [Fact]
+    public async Task A_device_type_reported_in_the_inventory_becomes_the_devices_type()
+    {
+        var device = (await TestDevices.SeedAdmittedAsync(Tenant, 1, "typed"))[0];
+        await (await device.PatchInventoryAsync([("device_type", "kiosk-v2"), ("artifact_name", "base")])).AssertStatusAsync(HttpStatusCode.NoContent);
+        var read = await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync();
+        Assert.Equal("kiosk-v2", read.GetProperty("deviceType").GetString());
+        // An operator's attribute write reporting the type does the same.
+        await (await Owner.PatchAsync($"/api/v1/devices/{device.Serial}/attributes", Json("""[{"name":"device_type","value":"kiosk-v3","scope":"inventory"}]"""))).AssertStatusAsync(HttpStatusCode.OK);
+        Assert.Equal("kiosk-v3", (await (await Owner.GetAsync($"/api/v1/devices/{device.Serial}")).JsonAsync()).GetProperty("deviceType").GetString());
+    }
+
+    [Fact]
     public async Task Parallel_writes_without_if_match_all_land()
     {
         var serial = await CreateAsync();
