@@ -51,11 +51,14 @@ public static class BulkActionOrchestration
                     state = state with { NextBatch = release.Batch + 1, NextReleaseAt = now.AddSeconds(plan.BatchDelaySeconds) };
                     break;
                 case BulkActionStep.Finish finish:
+                    // Once final, the status names the outcome, in the action's own words.
+                    ctx.SetCustomStatus(new BulkActionStatus(finish.Status, state.NextBatch, plan.Batches, progress, now));
                     await SetStatusAsync(ctx, state, finish.Status);
                     return finish.Status;
                 case BulkActionStep.Expire:
                     await EndAsync(ctx, state, DeviceActionStatuses.TimedOut, pendingOnly: false);
-                    return await EndWithAsync(ctx, state, plan, "expired", BulkActionDecisions.FinalStatus(await ProgressAsync(ctx, state)));
+                    var expired = await ProgressAsync(ctx, state);
+                    return await EndWithAsync(ctx, state, plan, BulkActionDecisions.FinalStatus(expired));
                 case BulkActionStep.Wait wait:
                     string command;
                     try { command = await ctx.WaitForExternalEvent<string>(ControlEvent, wait.Until - now); }
@@ -72,7 +75,7 @@ public static class BulkActionOrchestration
                             break;
                         case ActionCommands.Cancel:
                             await EndAsync(ctx, state, DeviceActionStatuses.Canceled, pendingOnly: false);
-                            return await EndWithAsync(ctx, state, plan, "canceled", ActionStatuses.Canceled);
+                            return await EndWithAsync(ctx, state, plan, ActionStatuses.Canceled);
                     }
                     break;
             }
@@ -81,9 +84,9 @@ public static class BulkActionOrchestration
         return "";
     }
 
-    private static async Task<string> EndWithAsync(TaskOrchestrationContext ctx, BulkActionState state, ActionPlan plan, string phase, string status)
+    private static async Task<string> EndWithAsync(TaskOrchestrationContext ctx, BulkActionState state, ActionPlan plan, string status)
     {
-        ctx.SetCustomStatus(new BulkActionStatus(phase, state.NextBatch, plan.Batches, await ProgressAsync(ctx, state),
+        ctx.SetCustomStatus(new BulkActionStatus(status, state.NextBatch, plan.Batches, await ProgressAsync(ctx, state),
             new DateTimeOffset(ctx.CurrentUtcDateTime, TimeSpan.Zero)));
         await SetStatusAsync(ctx, state, status);
         return status;

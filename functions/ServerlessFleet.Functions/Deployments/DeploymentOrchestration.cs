@@ -5,8 +5,11 @@ using ServerlessFleet.Shared.Deployments;
 
 namespace ServerlessFleet.Functions.Deployments;
 
-/// <summary>The orchestration's custom status: where the deployment stands as of its last decision (<see cref="At"/>).</summary>
-public sealed record DeploymentProgress(string Status, int Phase, int Phases, int NextBatch, string Next, IReadOnlyDictionary<string, int> Counts, DateTimeOffset At);
+/// <summary>
+/// The orchestration's custom status: where the deployment stands as of its last decision (<see cref="At"/>);
+/// <see cref="PhaseIndex"/> is the phase's <c>index</c> in the deployment's phase list.
+/// </summary>
+public sealed record DeploymentProgress(string Status, int PhaseIndex, int Phases, int NextBatch, string Next, IReadOnlyDictionary<string, int> Counts, DateTimeOffset At);
 
 /// <summary>
 /// One orchestration per deployment. Each step reads the statistics (counters, one small read), asks
@@ -139,7 +142,7 @@ public static class DeploymentOrchestration
     private static DateTimeOffset Now(TaskOrchestrationContext ctx) => new(ctx.CurrentUtcDateTime, TimeSpan.Zero);
 
     private static void Report(TaskOrchestrationContext ctx, string status, DeploymentState state, DeploymentRun run, DeploymentStatistics stats, string next) =>
-        ctx.SetCustomStatus(new DeploymentProgress(status, state.Phase + 1, run.Phases.Count, state.NextBatch, next,
+        ctx.SetCustomStatus(new DeploymentProgress(status, state.Phase, run.Phases.Count, state.NextBatch, next,
             stats.Overall.Where(c => c.Value > 0).ToDictionary(c => c.Key, c => c.Value), Now(ctx)));
 
     private static Task SetStatusAsync(TaskOrchestrationContext ctx, DeploymentState state, string status, string? reason) =>

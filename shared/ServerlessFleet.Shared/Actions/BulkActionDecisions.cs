@@ -6,7 +6,10 @@ public sealed record BulkActionState(string TenantId, string ActionId, int NextB
 
 public sealed record ActionPlan(int Batches, int BatchSize, int BatchDelaySeconds, double? StopThresholdPercent, DateTimeOffset ExpiresAt);
 
-/// <summary>The orchestration's custom status: where it stands as of its last step (<see cref="At"/>).</summary>
+/// <summary>
+/// The orchestration's custom status as of its last step (<see cref="At"/>). <see cref="Phase"/> is releasing, paused,
+/// stopped or awaiting confirmations while the action runs, and the action's final status once it has ended.
+/// </summary>
 public sealed record BulkActionStatus(string Phase, int NextBatch, int Batches, ActionProgress Progress, DateTimeOffset At);
 
 /// <summary>The next thing a bulk action does.</summary>

@@ -56,9 +56,10 @@ public static class DeploymentDecisions
         if (s.Paused) return new DeploymentStep.Wait(null, $"paused ({s.PauseReason}); waiting for resume or abort");
 
         var phase = run.Phases[s.Phase];
-        var number = s.Phase + 1;
+        // Texts name a phase as the API does (phases[i].index), so they never disagree with the phase list.
+        var number = $"phases[{s.Phase}]";
         if (s.NextBatch == 0 && phase.StartAt is { } startAt && startAt > now)
-            return new DeploymentStep.Wait(startAt, $"phase {number} starts at {startAt:O}");
+            return new DeploymentStep.Wait(startAt, $"{number} starts at {startAt:O}");
         if (s.NextBatch < DeploymentPlanner.Batches(phase)) return new DeploymentStep.Release(s.Phase, s.NextBatch);
 
         var finalInPhase = stats.PhaseFinal(s.Phase);
@@ -73,17 +74,19 @@ public static class DeploymentDecisions
             {
                 if (s.SoakUntil is null)
                     return phase.SoakMinutes > 0 ? new DeploymentStep.Soak(now + TimeSpan.FromMinutes(phase.SoakMinutes)) : new DeploymentStep.Advance();
-                return s.SoakUntil <= now ? new DeploymentStep.Advance() : new DeploymentStep.Wait(s.SoakUntil, $"phase {number} soaking until {s.SoakUntil:O}");
+                return s.SoakUntil <= now ? new DeploymentStep.Advance() : new DeploymentStep.Wait(s.SoakUntil, $"{number} soaking until {s.SoakUntil:O}");
             }
             if (finalInPhase >= inPhase)
-                return new DeploymentStep.Pause($"success threshold: phase {number} finished with {succeededPercent:0.#} % succeeded, {run.Policy.SuccessThresholdPercent} % needed",
+                return new DeploymentStep.Pause($"success threshold: {number} finished with {succeededPercent:0.#} % succeeded, {run.Policy.SuccessThresholdPercent} % needed",
                     AtSuccessGate: true);
-            return new DeploymentStep.Wait(null, $"phase {number}: {finalInPhase} of {inPhase} devices finished");
+            return new DeploymentStep.Wait(null, $"{number}: {finalInPhase} of {inPhase} devices finished");
         }
 
         var allFinal = stats.Final >= stats.Total;
         var complete = !run.Dynamic || (run.Policy.MaxDevices is { } max && stats.Total >= max);
         if (allFinal && complete) return new DeploymentStep.Finish();
-        return new DeploymentStep.Wait(null, allFinal ? "waiting for more devices to match the filter" : $"phase {number}: {stats.Final} of {stats.Total} devices finished");
+        // The last phase counts its own devices, as every other phase does.
+        return new DeploymentStep.Wait(null, allFinal ? "waiting for more devices to match the filter"
+            : $"{number}: {stats.PhaseFinal(s.Phase)} of {stats.PhaseTotal(s.Phase)} devices finished");
     }
 }

@@ -224,7 +224,10 @@ public sealed class ActionTests() : TenantScopedTests("act")
         Assert.Equal(before.GetProperty("succeededAt").GetString(), after.GetProperty("succeededAt").GetString());
         await (await device.SendOnceAsync(HttpMethod.Post, $"/api/device/v1/actions/{id}/result", new { status = "failed" }, default)).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
         Assert.Equal([second], (await InboxAsync(device)).Select(e => e.GetProperty("actionId").GetString()));
-        await WaitForStatusAsync(id, ActionStatuses.Succeeded);
+        var done = await WaitForStatusAsync(id, ActionStatuses.Succeeded);
+        // The orchestration's own status says the same as the action, not "awaiting confirmations".
+        var orchestration = done.GetProperty("orchestrationId").GetString()!;
+        await Eventually.WaitAsync(() => CustomStatusAsync(orchestration), c => c.GetProperty("phase").GetString() == ActionStatuses.Succeeded, Timeout, "the final phase");
     }
 
     [Fact]

@@ -24,6 +24,17 @@ public sealed class DeploymentDecisionsTests
         new() { ["pending"] = pending, ["success"] = success, ["failure"] = failure, ["downloading"] = downloading };
 
     [Fact]
+    public void Progress_texts_name_phases_by_their_index_and_count_the_phases_own_devices()
+    {
+        // Phase 0 done (10), the last phase (index 1) half done: it counts its own 10 devices, not the fleet's 20.
+        var last = Start with { Phase = 1, NextBatch = 1 };
+        var wait = Assert.IsType<DeploymentStep.Wait>(DeploymentDecisions.Decide(last, Run(), Stats(Phase(success: 10), Phase(pending: 5, success: 5)), Now));
+        Assert.Equal("phases[1]: 5 of 10 devices finished", wait.Next);
+        var first = Assert.IsType<DeploymentStep.Wait>(DeploymentDecisions.Decide(Start with { NextBatch = 1 }, Run(), Stats(Phase(pending: 7, success: 3), Phase(pending: 10)), Now));
+        Assert.Equal("phases[0]: 3 of 10 devices finished", first.Next);
+    }
+
+    [Fact]
     public void Failure_threshold_waits_for_min_devices_then_pauses_or_aborts()
     {
         var pause = new DeploymentPolicy(0, null, null, new FailureThreshold(50, 6, FailureThreshold.Pause), null);
