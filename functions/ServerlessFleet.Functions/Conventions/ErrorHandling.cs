@@ -43,8 +43,9 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : HttpFunctionM
     internal static (ErrorCategory, string, IReadOnlyDictionary<string, string[]>?) Classify(Exception e) => e switch
     {
         FleetException f => (f.Category, f.Message, f.Errors),
+        BadHttpRequestException { StatusCode: 400 } b => BadInput.Describe(b),
         BadHttpRequestException b => (ErrorCategories.FromStatusCode(b.StatusCode), BadRequestMessage(b), null),
-        JsonException j => (ErrorCategory.Validation, $"The request body is not valid JSON: {j.Message}", null),
+        JsonException j => BadInput.Describe(j),
         RequestFailedException { Status: 412 } => (ErrorCategory.PreconditionFailed, ErrorResponses.DefaultMessage(412), null),
         _ when StorageUnreachable(e) => (ErrorCategory.Unavailable, "Storage is unavailable right now; retry after the time in Retry-After.", null),
         _ => (ErrorCategory.Internal, ErrorResponses.DefaultMessage(500), null),

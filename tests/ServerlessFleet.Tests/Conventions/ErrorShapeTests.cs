@@ -57,6 +57,23 @@ public sealed class ErrorShapeTests : IAsyncLifetime
         Assert.True(outage.Injected >= 3, "the client retried before giving up");
     }
 
+    [Theory]
+    [InlineData("GET", "/api/v1/api-keys?limit=abc", null, "limit")]
+    [InlineData("POST", "/api/v1/deployments", """{"name":"x","release":{"name":"fw","version":"1"},"target":{"all":true},"phases":"three"}""", "phases")]
+    [InlineData("POST", "/api/v1/deployments", """{"name":"x","target":{"devices":[1,{"a":2}]}}""", "target.devices[0]")]
+    [InlineData("POST", "/api/v1/api-keys", """{"name":"k","scopes":"fleet:read"}""", "scopes")]
+    public async Task Bad_input_names_the_field_and_never_a_dotnet_type(string method, string path, string? body, string field)
+    {
+        using var client = _tenant.OwnerClient();
+        var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        var error = await (await client.SendAsync(request)).AssertErrorAsync(HttpStatusCode.BadRequest, "validation_error");
+        var message = error.GetProperty("message").GetString()!;
+        Assert.DoesNotMatch(@"System\.|ServerlessFleet\.|Nullable|Int32|List`", message);
+        Assert.True(error.GetProperty("errors").TryGetProperty(field, out var problems), $"errors does not name {field}: {error}");
+        Assert.DoesNotMatch(@"System\.|Nullable|`", problems[0].GetString()!);
+    }
+
     [Fact]
     public async Task Wrong_json_type_is_400()
     {
