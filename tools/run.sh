@@ -1,33 +1,79 @@
 #!/usr/bin/env bash
 # Runs ServerlessFleet locally: Azurite on loopback (data under .azurite/), and the worker under the local Functions host
-# on http://127.0.0.1:7071 (HTTP functions, queue listeners, timers). Ctrl+C stops all of it.
+# on http://127.0.0.1:${FLEET_PORT:-7071} (HTTP functions, queue listeners, timers, orchestrations). Ctrl+C or SIGTERM
+# stops all of it. `--verbose` logs every request and the worker's information logs.
+# The secrets generated on the first run are kept with the data (.azurite/secrets.env), so device tokens and page
+# tokens stay valid across restarts; delete .azurite/ to start afresh.
 # With Azure Functions Core Tools installed, `cd functions/ServerlessFleet.Functions && func start` runs the same worker
 # under the real host instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-[ -x node_modules/.bin/azurite ] || npm ci --no-audit --no-fund
+port="${FLEET_PORT:-7071}"
+blob_port="${AZURITE_BLOB_PORT:-10000}" queue_port="${AZURITE_QUEUE_PORT:-10001}" table_port="${AZURITE_TABLE_PORT:-10002}"
+data="${FLEET_DATA:-.azurite}"
+verbose=()
+[ "${1:-}" = "--verbose" ] && verbose=(--verbose)
+
+say() { echo "[run] $*"; }
+
+if [ ! -x node_modules/.bin/azurite ]; then
+  say "Installing Azurite (first run only)…"
+  npm ci --no-audit --no-fund --silent
+fi
+say "Building the worker and the local host (the first build restores packages and takes a few minutes)…"
 dotnet build functions/ServerlessFleet.Functions -c Debug --nologo -v quiet
 dotnet build tools/ServerlessFleet.LocalHost -c Debug --nologo -v quiet
 
-mkdir -p .azurite
-node_modules/.bin/azurite --silent --disableTelemetry --skipApiVersionCheck --location .azurite \
-  --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 > .azurite/azurite.log 2>&1 &
-azurite_pid=$!
-trap 'kill $azurite_pid 2>/dev/null || true' EXIT INT TERM
+mkdir -p "$data"
+if [ ! -f "$data/secrets.env" ]; then
+  random() { echo "local-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"; }
+  { echo "Fleet__BootstrapKey=$(random)"; echo "Fleet__PageTokenKey=$(random)"; echo "Fleet__DeviceTokens__SigningKeys__0=$(random)"; } > "$data/secrets.env"
+  chmod 600 "$data/secrets.env"
+fi
+set -a
+# shellcheck disable=SC1091
+. "$data/secrets.env"
+set +a
 
-export AzureWebJobsStorage="${AzureWebJobsStorage:-UseDevelopmentStorage=true}"
-export Fleet__BootstrapKey="${Fleet__BootstrapKey:-local-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')}"
-export Fleet__PageTokenKey="${Fleet__PageTokenKey:-local-page-token-key}"
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  # Azurite closes on SIGINT (it ignores SIGTERM); the host stops on either. Whatever is left after 10 s is killed.
+  [ ${#pids[@]} -gt 0 ] && kill -INT "${pids[@]}" 2>/dev/null || true
+  for _ in $(seq 1 20); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 0.5
+  done
+  [ ${#pids[@]} -gt 0 ] && kill -KILL "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+say "Starting Azurite (data in $data/)…"
+node_modules/.bin/azurite --silent --disableTelemetry --skipApiVersionCheck --location "$data" \
+  --blobHost 127.0.0.1 --blobPort "$blob_port" --queueHost 127.0.0.1 --queuePort "$queue_port" \
+  --tableHost 127.0.0.1 --tablePort "$table_port" > "$data/azurite.log" 2>&1 &
+pids+=($!)
+
+export AzureWebJobsStorage="${AzureWebJobsStorage:-DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;}"
+# Quiet by default: warnings and errors only.
+[ ${#verbose[@]} -eq 0 ] && export Logging__LogLevel__Default="${Logging__LogLevel__Default:-Warning}"
 
 cat <<MSG
-ServerlessFleet on http://127.0.0.1:7071  (API reference: http://127.0.0.1:7071/api/docs)
-Bootstrap key: $Fleet__BootstrapKey
+[run] Starting the local Functions host…
+ServerlessFleet on http://127.0.0.1:$port  (API reference: http://127.0.0.1:$port/api/docs)
+Bootstrap key: $Fleet__BootstrapKey   (kept in $data/secrets.env)
 Try:
-  curl -s -X POST http://127.0.0.1:7071/api/v1/tenants -H "Authorization: Bearer $Fleet__BootstrapKey" \\
+  curl -s -X POST http://127.0.0.1:$port/api/v1/tenants -H "Authorization: Bearer $Fleet__BootstrapKey" \\
        -H 'Content-Type: application/json' -d '{"tenantId":"acme"}'
 MSG
 settings=()
 [ -f local.settings.json ] && settings=(--settings local.settings.json)
 dotnet tools/ServerlessFleet.LocalHost/bin/Debug/net10.0/ServerlessFleet.LocalHost.dll \
-  --app functions/ServerlessFleet.Functions/bin/Debug/net10.0 --port 7071 "${settings[@]}"
+  --app functions/ServerlessFleet.Functions/bin/Debug/net10.0 --port "$port" "${settings[@]}" "${verbose[@]}" &
+pids+=($!)
+# `wait` returns when a signal arrives, so the trap runs at once and stops both.
+wait -n "${pids[@]}"

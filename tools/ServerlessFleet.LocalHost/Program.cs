@@ -20,12 +20,16 @@ using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Cre
     signal.Cancel = true;
     stopping.Cancel();
 });
+int exitCode;
 try
 {
-    return await new FunctionsHost(options, log).RunAsync(stopping.Token);
+    exitCode = await new FunctionsHost(options, log).RunAsync(stopping.Token);
 }
 catch (HostStartupException e)
 {
     log.Host(e.Message);
-    return 1;
+    exitCode = 1;
 }
+// Everything is stopped; threads the Durable Task engine leaves behind must not keep the process alive.
+Environment.Exit(exitCode);
+return exitCode;

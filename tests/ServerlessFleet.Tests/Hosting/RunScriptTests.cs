@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using ServerlessFleet.DevStorage;
+
+namespace ServerlessFleet.Tests.Hosting;
+
+/// <summary><c>tools/run.sh</c> as a new user runs it: it starts Azurite and the local host, keeps its secrets with its data, and a SIGTERM stops both.</summary>
+public sealed class RunScriptTests
+{
+    [Fact]
+    public async Task Sigterm_stops_azurite_and_the_host_and_the_secrets_stay_with_the_data()
+    {
+        var root = RepositoryRoot.Find();
+        var data = Directory.CreateTempSubdirectory("fleet-run-").FullName;
+        var (port, blob, queue, table) = (Azurite.FreePort(), Azurite.FreePort(), Azurite.FreePort(), Azurite.FreePort());
+        var start = new ProcessStartInfo("bash", ["tools/run.sh"])
+        {
+            WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            Environment =
+            {
+                ["FLEET_PORT"] = port.ToString(), ["FLEET_DATA"] = data, ["AZURITE_BLOB_PORT"] = blob.ToString(),
+                ["AZURITE_QUEUE_PORT"] = queue.ToString(), ["AZURITE_TABLE_PORT"] = table.ToString(),
+            },
+        };
+        start.Environment.Remove("AzureWebJobsStorage");
+        var output = new StringBuilder();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var script = new Process { StartInfo = start };
+        void Line(string? line)
+        {
+            if (line is null) return;
+            lock (output) output.AppendLine(line);
+            if (line.Contains("Host started", StringComparison.Ordinal)) started.TrySetResult();
+        }
+        script.OutputDataReceived += (_, e) => Line(e.Data);
+        script.ErrorDataReceived += (_, e) => Line(e.Data);
+        script.Start();
+        script.BeginOutputReadLine();
+        script.BeginErrorReadLine();
+        try
+        {
+            await started.Task.WaitAsync(TimeSpan.FromMinutes(4));
+            using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") })
+                Assert.True((await http.GetAsync("/api/health")).IsSuccessStatusCode);
+            Assert.True(Listening(port) && Listening(blob));
+
+            // The key it printed is the one kept with the data, for the next run.
+            var secrets = File.ReadAllText(Path.Combine(data, "secrets.env"));
+            var key = secrets.Split('\n').Single(l => l.StartsWith("Fleet__BootstrapKey=", StringComparison.Ordinal))["Fleet__BootstrapKey=".Length..];
+            lock (output) Assert.Contains($"Bootstrap key: {key}", output.ToString());
+
+            using (var term = Process.Start("kill", ["-TERM", script.Id.ToString()])) await term.WaitForExitAsync();
+            await script.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            await Task.Delay(500);
+            Assert.False(Listening(port), "the local host still listens after SIGTERM");
+            Assert.False(Listening(blob), "Azurite still listens after SIGTERM");
+        }
+        finally
+        {
+            if (!script.HasExited) script.Kill(entireProcessTree: true);
+            lock (output) Console.WriteLine(output.ToString());
+        }
+    }
+
+    private static bool Listening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect("127.0.0.1", port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
