@@ -16,6 +16,12 @@ public sealed class FleetOptions
     /// <summary>Largest artifact accepted, by either upload path.</summary>
     public long MaxArtifactBytes { get; set; } = 100L * 1024 * 1024;
 
+    /// <summary>
+    /// The blob endpoint devices reach storage at, when it differs from the app's (locally: the machine's LAN address
+    /// instead of 127.0.0.1, e.g. <c>http://192.168.1.20:10000/devstoreaccount1</c>). Links are issued with it.
+    /// </summary>
+    public string? PublicBlobEndpoint { get; set; }
+
     /// <summary>Lifetime of artifact download links.</summary>
     public int DownloadUrlMinutes { get; set; } = 15;
 
@@ -40,6 +46,8 @@ public sealed class FleetOptions
             yield return "Fleet:DevicePollSeconds must be between 5 and 86400.";
         if (BootstrapKey is { Length: > 0 and < 24 })
             yield return "Fleet:BootstrapKey must be at least 24 characters long.";
+        if (PublicBlobEndpoint is { Length: > 0 } endpoint && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+            yield return "Fleet:PublicBlobEndpoint must be an absolute http(s) URL.";
         foreach (var (name, value) in new[] { ("Fleet:BootstrapKey", BootstrapKey), ("Fleet:PageTokenKey", PageTokenKey) })
             if (SecretSettings.IsUnresolvedReference(value)) yield return SecretSettings.Unresolved(name);
     }

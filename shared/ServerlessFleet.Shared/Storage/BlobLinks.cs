@@ -10,9 +10,11 @@ public sealed record SignedUrl(Uri Uri, DateTimeOffset ExpiresAt);
 /// SAS links for single blobs. Start times are backdated for devices with skewed clocks; links are HTTPS-only
 /// whenever the account is served over HTTPS. With an account key (connection string, Azurite) links are signed
 /// with it; under a managed identity they are user-delegation SAS, signed with a delegation key the app obtains
-/// with its identity and renews before it runs out.
+/// with its identity and renews before it runs out. With <c>Fleet:PublicBlobEndpoint</c> set, links name that address
+/// instead of the one the app reaches storage at (a device on the LAN cannot fetch <c>127.0.0.1</c>); the signature
+/// covers the account, container and blob, not the host, so it stays valid.
 /// </summary>
-public sealed class BlobLinks(FleetStorage storage, TimeProvider clock)
+public sealed class BlobLinks(FleetStorage storage, TimeProvider clock, Microsoft.Extensions.Options.IOptions<FleetOptions> options)
 {
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan DelegationKeyLifetime = TimeSpan.FromDays(6);
@@ -34,11 +36,20 @@ public sealed class BlobLinks(FleetStorage storage, TimeProvider clock)
             StartsOn = now - ClockSkew,
             Protocol = blob.Uri.Scheme == Uri.UriSchemeHttps ? SasProtocol.Https : SasProtocol.HttpsAndHttp,
         };
-        if (storage.CanSignWithAccountKey) return new SignedUrl(blob.GenerateSasUri(sas), expires);
+        if (storage.CanSignWithAccountKey) return new SignedUrl(Public(blob.GenerateSasUri(sas)), expires);
         expires = DelegatedExpiry(now, expires);
         sas.ExpiresOn = expires;
         var key = await DelegationKeyAsync(expires, ct);
-        return new SignedUrl(WithUserDelegation(blob.Uri, sas, key, storage.Blobs.AccountName), expires);
+        return new SignedUrl(Public(WithUserDelegation(blob.Uri, sas, key, storage.Blobs.AccountName)), expires);
+    }
+
+    /// <summary>The link as devices reach it: the public endpoint in place of the service endpoint, path and query kept.</summary>
+    private Uri Public(Uri link)
+    {
+        if (options.Value.PublicBlobEndpoint is not { Length: > 0 } configured) return link;
+        var service = storage.Blobs.Uri.AbsoluteUri.TrimEnd('/');
+        var relative = link.AbsoluteUri.StartsWith(service, StringComparison.Ordinal) ? link.AbsoluteUri[service.Length..] : link.PathAndQuery;
+        return new Uri(configured.TrimEnd('/') + relative);
     }
 
     /// <summary>A link signed by delegation ends, at the latest, a little before the longest key storage will issue.</summary>
