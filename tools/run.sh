@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs ServerlessFleet locally: Azurite on loopback (data under .azurite/), and the worker under the local Functions host
 # on http://127.0.0.1:${FLEET_PORT:-7071} (HTTP functions, queue listeners, timers, orchestrations). Ctrl+C or SIGTERM
-# stops all of it. `--verbose` logs every request and the worker's information logs.
+# stops all of it. `--verbose` logs every request and the worker's information logs. FLEET_SKIP_BUILD=1 runs what is built.
 # The secrets generated on the first run are kept with the data (.azurite/secrets.env), so device tokens and page
 # tokens stay valid across restarts; delete .azurite/ to start afresh.
 # With Azure Functions Core Tools installed, `cd functions/ServerlessFleet.Functions && func start` runs the same worker
@@ -21,9 +21,11 @@ if [ ! -x node_modules/.bin/azurite ]; then
   say "Installing Azurite (first run only)…"
   npm ci --no-audit --no-fund --silent
 fi
-say "Building the worker and the local host (the first build restores packages and takes a few minutes)…"
-dotnet build functions/ServerlessFleet.Functions -c Debug --nologo -v quiet
-dotnet build tools/ServerlessFleet.LocalHost -c Debug --nologo -v quiet
+if [ "${FLEET_SKIP_BUILD:-}" != "1" ]; then
+  say "Building the worker and the local host (the first build restores packages and takes a few minutes)…"
+  dotnet build functions/ServerlessFleet.Functions -c Debug --nologo -v quiet
+  dotnet build tools/ServerlessFleet.LocalHost -c Debug --nologo -v quiet
+fi
 
 mkdir -p "$data"
 if [ ! -f "$data/secrets.env" ]; then

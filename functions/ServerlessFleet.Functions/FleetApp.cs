@@ -42,6 +42,8 @@ public static class FleetApp
 {
     public const string StorageConnectionSetting = "AzureWebJobsStorage";
     public const long DefaultMaxRequestBodyBytes = 1024 * 1024;
+    /// <summary>What the worker's server accepts at all (the host's own limit): the app applies the per-function limits itself.</summary>
+    public const long ServerMaxRequestBodyBytes = 110L * 1024 * 1024;
 
     public static FunctionsApplicationBuilder Configure(FunctionsApplicationBuilder builder)
     {
@@ -51,10 +53,11 @@ public static class FleetApp
         // Order is the order a request meets them; each runs for HTTP functions only.
         builder.UseWhen<RequestIds>(HttpFunctionMiddleware.IsHttp);
         builder.UseWhen<ErrorHandling>(HttpFunctionMiddleware.IsHttp);
+        builder.UseWhen<RequestBodyLimits>(HttpFunctionMiddleware.IsHttp);
         builder.UseWhen<ApiKeyAuthentication>(HttpFunctionMiddleware.IsHttp);
         builder.UseWhen<RateLimits>(HttpFunctionMiddleware.IsHttp);
         builder.UseWhen<IdempotencyKeys>(HttpFunctionMiddleware.IsHttp);
-        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = DefaultMaxRequestBodyBytes);
+        builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = ServerMaxRequestBodyBytes);
         // Orchestration inputs, outputs, custom status and activity payloads in the API's JSON (camelCase), as operators read them.
         builder.Services.Configure<WorkerOptions>(o => o.Serializer = new Azure.Core.Serialization.JsonObjectSerializer(
             new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)));

@@ -84,7 +84,7 @@ public static class ArtifactsApi
     {
         var limit = options.Value.MaxArtifactBytes;
         // Room for the multipart framing and form fields around the file; the file itself is counted exactly below.
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size) size.MaxRequestBodySize = limit + 1024 * 1024;
+        if (context.Features.Get<RequestBodyLimit>() is { } size) size.Bytes = limit + 1024 * 1024;
         var boundary = Boundary(context.Request.ContentType);
         var id = store.NewId();
         var fields = new Dictionary<string, List<string>>(StringComparer.Ordinal);

@@ -21,6 +21,8 @@ public sealed class RunScriptTests
             {
                 ["FLEET_PORT"] = port.ToString(), ["FLEET_DATA"] = data, ["AZURITE_BLOB_PORT"] = blob.ToString(),
                 ["AZURITE_QUEUE_PORT"] = queue.ToString(), ["AZURITE_TABLE_PORT"] = table.ToString(),
+                // The test run built the worker and the host; a second build here would rewrite what other tests run.
+                ["FLEET_SKIP_BUILD"] = "1",
             },
         };
         start.Environment.Remove("AzureWebJobsStorage");
@@ -42,7 +44,11 @@ public sealed class RunScriptTests
         {
             await started.Task.WaitAsync(TimeSpan.FromMinutes(4));
             using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") })
-                Assert.True((await http.GetAsync("/api/health")).IsSuccessStatusCode);
+                await Infrastructure.Eventually.WaitAsync(async () =>
+                {
+                    try { return (await http.GetAsync("/api/health")).IsSuccessStatusCode; }
+                    catch (HttpRequestException) { return false; }
+                }, ok => ok, TimeSpan.FromSeconds(60), "the API to answer /api/health");
             Assert.True(Listening(port) && Listening(blob));
 
             // The key it printed is the one kept with the data, for the next run.
