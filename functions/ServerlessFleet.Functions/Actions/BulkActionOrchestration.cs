@@ -16,7 +16,7 @@ public static class BulkActionOrchestration
     public const string Name = "BulkAction";
     public const string ControlEvent = "Control";
     private const int StepsPerGeneration = 30;
-    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(5, TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
+    private static TaskOptions Retry => ActivityRetry.Policy;
 
     [Function(Name)]
     public static async Task<string> RunAsync([OrchestrationTrigger] TaskOrchestrationContext ctx)

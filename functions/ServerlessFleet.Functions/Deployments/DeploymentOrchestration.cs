@@ -150,8 +150,7 @@ public static class DeploymentOrchestration
 
     private static class Activities
     {
-        /// <summary>Storage hiccups are retried by the engine; every activity is safe to run again.</summary>
-        public static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(5, TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
+        public static TaskOptions Retry => ActivityRetry.Policy;
 
         public static Task<DeploymentRun?> LoadAsync(TaskOrchestrationContext ctx, DeploymentState state) =>
             ctx.CallActivityAsync<DeploymentRun?>(nameof(DeploymentActivities.DeploymentLoad), state, Retry);
