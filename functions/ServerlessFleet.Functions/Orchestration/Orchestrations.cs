@@ -45,17 +45,26 @@ public sealed class Orchestrations(DurableTaskClient client)
     {
         await RaiseAsync(instanceId, eventName, command, ct);
         var deadline = DateTime.UtcNow + CommandWait;
+        var again = DateTime.UtcNow + CommandRepeat;
         while (true)
         {
             var value = await read(ct);
             if (applied(value)) return (value, true);
             if (DateTime.UtcNow >= deadline) return (value, false);
+            if (DateTime.UtcNow >= again)
+            {
+                // An event can be lost around a continue-as-new; the orchestrators ignore a command that no longer applies,
+                // so raising it again is safe.
+                await RaiseAsync(instanceId, eventName, command, ct);
+                again = DateTime.UtcNow + CommandRepeat;
+            }
             await Task.Delay(CommandPoll, ct);
         }
     }
 
     public static readonly TimeSpan CommandWait = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan CommandPoll = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan CommandRepeat = TimeSpan.FromSeconds(5);
 
     public Task<OrchestrationMetadata?> FindAsync(string instanceId, CancellationToken ct) =>
         client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, ct);
