@@ -101,6 +101,8 @@ public sealed class DeviceDeploymentTests() : DeploymentTestBase("ddep")
         await UploadArtifactAsync("fw-b", "1", "screen");
         var first = (await CreateAsync(new { name = "a", release = new { name = "fw-a", version = "1" }, target = new { devices = new[] { device.Serial } } })).GetProperty("id").GetString()!;
         var second = (await CreateAsync(new { name = "b", release = new { name = "fw-b", version = "1" }, target = new { devices = new[] { device.Serial } } })).GetProperty("id").GetString()!;
+        // Each deployment's orchestration offers on its own schedule; the order holds among offers.
+        await Eventually.WaitAsync(async () => (await RecordsAsync(first)).Single().OfferedAt, offered => offered is not null, Timeout, "first deployment offered");
         await Eventually.WaitAsync(async () => (await RecordsAsync(second)).Single().OfferedAt, offered => offered is not null, Timeout, "second deployment queued");
 
         Assert.Equal(first, await PollAsync(device));

@@ -16,7 +16,8 @@ public sealed class BicepTests
     {
         var path = typeof(BicepTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "BicepPath").Value!;
         Assert.True(File.Exists(path), $"The Bicep CLI was not restored at {path}");
-        File.SetUnixFileMode(path, File.GetUnixFileMode(path) | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path, File.GetUnixFileMode(path) | UnixFileMode.UserExecute);
         return path;
     }
 
