@@ -61,6 +61,8 @@ node_modules/.bin/azurite --silent --disableTelemetry --skipApiVersionCheck --lo
 pids+=($!)
 
 export AzureWebJobsStorage="${AzureWebJobsStorage:-DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;}"
+# Devices poll every 10 s locally (300 s by default) so that a change shows at once.
+export Fleet__DevicePollSeconds="${Fleet__DevicePollSeconds:-10}"
 # Quiet by default: warnings and errors only.
 [ ${#verbose[@]} -eq 0 ] && export Logging__LogLevel__Default="${Logging__LogLevel__Default:-Warning}"
 

@@ -112,6 +112,7 @@ public static class FleetApp
         services.AddSingleton<DeviceStore>();
         services.AddSingleton<DeviceTargets>();
         services.AddSingleton<GroupStore>();
+        services.AddSingleton<GroupReleases>();
         services.AddSingleton<GroupMover>();
         services.AddOptions<DeviceTokenOptions>().Bind(configuration.GetSection(DeviceTokenOptions.Section))
             .PostConfigure<IOptions<FleetOptions>>((tokens, fleet) =>

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using ServerlessFleet.DeviceClient;
 
 // Usage: example <base URL> <tenant token> <serial> <key file>
@@ -12,7 +13,8 @@ if (!File.Exists(keyFile))
 }
 using var key = DeviceKey.ImportPem(File.ReadAllText(keyFile));
 using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
-var device = new FleetDeviceClient(http, tenantToken, serial, key);
+// The identity a device presents names its type, so the operator sees it from the first request on.
+var device = new FleetDeviceClient(http, tenantToken, serial, key, new JsonObject { ["device_type"] = "example-board" });
 
 // 1. Authenticate: 401 until an operator accepts or preauthorizes this device.
 while ((await device.AuthenticateAsync()).Status != HttpStatusCode.OK)

@@ -2,6 +2,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Shared.Deployments;
+using ServerlessFleet.Shared.Groups;
 
 namespace ServerlessFleet.Functions.Deployments;
 
@@ -173,7 +174,7 @@ public sealed record ReleaseRequest(DeploymentState State, int Phase, int Batch)
 public sealed record StatusRequest(DeploymentState State, string Status, string? Reason);
 
 /// <summary>The deployment orchestration's activities: each a thin call into the deployment services.</summary>
-public sealed class DeploymentActivities(DeploymentStore store, DeploymentService deployments, DeploymentSweeper sweep)
+public sealed class DeploymentActivities(DeploymentStore store, DeploymentService deployments, DeploymentSweeper sweep, GroupReleases groupReleases)
 {
     [Function(nameof(DeploymentLoad))]
     public async Task<DeploymentRun?> DeploymentLoad([ActivityTrigger] DeploymentState state, CancellationToken ct) =>
@@ -199,6 +200,7 @@ public sealed class DeploymentActivities(DeploymentStore store, DeploymentServic
     public async Task<bool> DeploymentSetStatus([ActivityTrigger] StatusRequest request, CancellationToken ct)
     {
         await store.SetStatusAsync(request.State.TenantId, request.State.DeploymentId, request.Status, request.Reason, ct);
+        if (request.Status == DeploymentStatuses.Finished) await groupReleases.RecordFinishedRolloutAsync(request.State.TenantId, request.State.DeploymentId, ct);
         return true;
     }
 }

@@ -91,7 +91,8 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
             finished = DeviceDeploymentStatuses.IsFinal(next.Status) ? next : null;
             return next;
         }, ct, record);
-        if (finished is not null) await LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device);
+        if (finished is not null)
+            await LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device, DeviceDeploymentStatuses.IsSuccessful(finished.Status) ? slot!.Artifact : null);
         else if (slot is { Started: false })
             await queues.ChangeAsync(device.TenantId, device.Serial, d => d.Deployments.MarkStarted(deploymentId), ct, device);
     }
@@ -204,10 +205,11 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
     };
 
     /// <summary>Takes a deployment off the device; the oldest one waiting behind it becomes current and its record says so.</summary>
-    private async Task<DeviceDeploymentQueue?> LeaveDeviceAsync(string tenantId, string serial, string deploymentId, CancellationToken ct, Device? known = null)
+    private async Task<DeviceDeploymentQueue?> LeaveDeviceAsync(string tenantId, string serial, string deploymentId, CancellationToken ct, Device? known = null,
+        DeploymentArtifact? installed = null)
     {
         var now = clock.GetUtcNow();
-        var changed = await queues.ChangeAsync(tenantId, serial, d => d.Deployments.Remove(deploymentId, now), ct, known);
+        var changed = await queues.ChangeAsync(tenantId, serial, d => d.Deployments.Remove(deploymentId, now), ct, known, installed);
         if (changed is not { } c) return null;
         if (c.After.Current is { } promoted && c.Before.Deployments.Current?.DeploymentId != promoted.DeploymentId)
             await UpdateRecordAsync(tenantId, promoted.DeploymentId, serial, r => r.AssignedAt is not null ? null : r with { AssignedAt = promoted.AssignedAt }, ct);

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.DevStorage;
 using ServerlessFleet.Tests.Infrastructure;
 
 namespace ServerlessFleet.Tests.Conventions;
@@ -114,8 +116,20 @@ public sealed class ErrorShapeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Wrong_method_is_405_with_shape() =>
-        await (await _server.Client().PutAsync("/api/health", null)).AssertErrorAsync(HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+    public async Task Wrong_method_is_405_with_shape_and_allow()
+    {
+        var response = await _server.Client().PutAsync("/api/health", null);
+        await response.AssertErrorAsync(HttpStatusCode.MethodNotAllowed, "method_not_allowed");
+        Assert.Contains("GET", response.Content.Headers.Allow);
+    }
+
+    [Fact]
+    public void Every_error_type_the_app_answers_is_in_the_readme_with_its_status()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot.Find(), "README.md"));
+        foreach (var category in Enum.GetValues<ErrorCategory>())
+            Assert.Contains($"| {category.StatusCode()} | `{category.TypeName()}` |", readme);
+    }
 
     [Fact]
     public async Task Oversize_body_is_413_with_shape()

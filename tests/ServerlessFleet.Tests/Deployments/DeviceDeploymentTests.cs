@@ -24,7 +24,7 @@ public sealed class DeviceDeploymentTests() : DeploymentTestBase("ddep")
         {
             var response = await device.SendOnceAsync(HttpMethod.Get, "/api/device/v1/deployments/next?artifactName=fw&deviceType=screen", null, default);
             await response.AssertStatusAsync(HttpStatusCode.NoContent);
-            Assert.Equal("300", response.Headers.GetValues("X-Poll-After").Single());
+            Assert.Equal("5", response.Headers.GetValues("X-Poll-After").Single()); // Fleet:DevicePollSeconds of the test server
         }
         Assert.Equal(10, counter.EntityReads(DeviceKeys.TableName, partition) - reads);
         Assert.Equal(0, counter.EntityWrites(DeviceKeys.TableName, partition) - writes);
