@@ -13,6 +13,7 @@ using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared;
 using ServerlessFleet.Shared.Artifacts;
+using ServerlessFleet.Shared.Mender;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.Errors;
 
@@ -113,9 +114,12 @@ public static class ArtifactsApi
                 }
             }
             if (file is not { } stored) throw FleetException.Validation("file", "The form has no file part.");
-            var metadata = ArtifactRules.Validate(First(fields, "name"), First(fields, "version"), First(fields, "kind"),
-                fields.GetValueOrDefault("deviceTypesCompatible")?.SelectMany(v => v.Split(',')).ToList(), First(fields, "description"),
-                Json(fields, "provides"), Json(fields, "depends"));
+            var deviceTypes = fields.GetValueOrDefault("deviceTypesCompatible")?.SelectMany(v => v.Split(',')).ToList();
+            var metadata = MenderArtifactReader.IsDeclared(stored.FileName, stored.ContentType)
+                ? MenderArtifactMetadata.From(await ReadMenderAsync(blobs, caller.TenantId, id, ct), First(fields, "name"), First(fields, "version"), First(fields, "kind"),
+                    deviceTypes, First(fields, "description"), Json(fields, "provides"), Json(fields, "depends"))
+                : ArtifactRules.Validate(First(fields, "name"), First(fields, "version"), First(fields, "kind"), deviceTypes, First(fields, "description"),
+                    Json(fields, "provides"), Json(fields, "depends"));
             var artifact = await store.RegisterAsync(new Artifact(id, caller.TenantId, metadata, stored.Size, stored.Sha256, stored.ContentType, stored.FileName, clock.GetUtcNow()), ct);
             await blobs.SetDetailsAsync(caller.TenantId, id, stored.Sha256, stored.ContentType, ct);
             await audit.RecordAsync("artifact.create", "artifact", id, null, ArtifactResponse.From(artifact), ct);
@@ -196,6 +200,20 @@ public static class ArtifactsApi
         await store.DeleteUploadAsync(caller.TenantId, uploadId, ct);
         await audit.RecordAsync("artifact.create", "artifact", uploadId, null, ArtifactResponse.From(artifact), ct);
         return TypedResults.Created($"/api/v1/artifacts/{uploadId}", ArtifactResponse.From(artifact));
+    }
+
+    /// <summary>A file that says it is a Mender Artifact is read back from Blob and must be one: its metadata and checksums come from it.</summary>
+    private static async Task<MenderArtifactInfo> ReadMenderAsync(ArtifactBlobs blobs, string tenantId, string id, CancellationToken ct)
+    {
+        await using var content = await blobs.OpenReadAsync(tenantId, id, ct);
+        try
+        {
+            return await MenderArtifactReader.ReadAsync(content, ct);
+        }
+        catch (MenderArtifactException e)
+        {
+            throw FleetException.Validation("file", e.Message);
+        }
     }
 
     private static async Task<Ok<PagedResponse<ArtifactResponse>>> ListAsync(HttpContext context, string? name, string? version, string? kind, string? deviceType,

@@ -20,6 +20,11 @@ public static class ErrorResponses
         context.Response.Headers[RequestIds.Header] = RequestIds.Get(context);
         if (category == ErrorCategory.RateLimited && !context.Response.Headers.ContainsKey("Retry-After"))
             context.Response.Headers.RetryAfter = "1";
+        if (Mender.MenderConventions.Applies(context))
+        {
+            context.Response.Headers[Mender.MenderConventions.RequestIdHeader] = RequestIds.Get(context);
+            return context.Response.WriteAsJsonAsync(Mender.MenderConventions.Body(message, errors, RequestIds.Get(context)), context.RequestAborted);
+        }
         var body = new ErrorBody(category.TypeName(), message, RequestIds.Get(context), errors);
         return context.Response.WriteAsJsonAsync(body, context.RequestAborted);
     }

@@ -17,11 +17,14 @@ public sealed partial class RequestIds(IHttpContextAccessor accessor, ILogger<Re
     {
         // The invocation runs apart from the request's own flow, so the accessor learns the request here.
         accessor.HttpContext = http;
-        var incoming = http.Request.Headers[Header].ToString();
+        var mender = Mender.MenderConventions.Applies(http);
+        var incoming = http.Request.Headers[mender ? Mender.MenderConventions.RequestIdHeader : Header].ToString();
+        if (incoming.Length == 0) incoming = http.Request.Headers[Header].ToString();
         var id = Sane().IsMatch(incoming) ? incoming : Guid.NewGuid().ToString("n");
         http.Items[ItemKey] = id;
         http.TraceIdentifier = id;
         http.Response.Headers[Header] = id;
+        if (mender) http.Response.Headers[Mender.MenderConventions.RequestIdHeader] = id;
         using (logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = id, ["InvocationId"] = function.InvocationId }))
             await next();
     }

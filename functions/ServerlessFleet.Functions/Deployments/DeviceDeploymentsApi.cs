@@ -37,14 +37,21 @@ public static class DeviceDeploymentsApi
     private static async Task<IResult> NextAsync(string? artifactName, string? artifactVersion, string? deviceType, HttpContext context, DeviceCaller caller,
         DeploymentService deployments, ArtifactBlobs blobs, IOptions<FleetOptions> options, CancellationToken ct)
     {
+        var (offer, pollAfter) = await OfferAsync(caller, artifactName, artifactVersion, deviceType, deployments, blobs, options.Value, ct);
+        context.Response.Headers["X-Poll-After"] = pollAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return offer is null ? TypedResults.NoContent() : TypedResults.Ok(offer);
+    }
+
+    /// <summary>
+    /// The poll's decision, shared by the native and the Mender-compatible routes: the deployment to offer, or none
+    /// with the seconds until the next poll (0 when a deployment was just settled and another may be waiting).
+    /// </summary>
+    internal static async Task<(NextDeploymentResponse? Offer, int PollAfter)> OfferAsync(DeviceCaller caller, string? artifactName, string? artifactVersion,
+        string? deviceType, DeploymentService deployments, ArtifactBlobs blobs, FleetOptions options, CancellationToken ct)
+    {
         var device = caller.Principal.Device;
-        var pollAfter = options.Value.DevicePollSeconds;
         // Nothing queued: this poll costs one read (the row, read by authentication); a started deployment is checked against its record.
-        if (device.Deployments.Current is null || await deployments.CurrentAsync(device, ct) is not { } slot)
-        {
-            context.Response.Headers["X-Poll-After"] = pollAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return TypedResults.NoContent();
-        }
+        if (device.Deployments.Current is null || await deployments.CurrentAsync(device, ct) is not { } slot) return (null, options.DevicePollSeconds);
         var artifact = slot.Artifact;
         var installed = !slot.ForceInstall && artifactName == artifact.Name && (artifactVersion ?? artifact.Version) == artifact.Version;
         var compatible = deviceType is null || artifact.DeviceTypes.Contains(deviceType, StringComparer.Ordinal);
@@ -53,15 +60,14 @@ public static class DeviceDeploymentsApi
             if (!compatible) await deployments.NoArtifactAsync(device with { DeviceType = deviceType }, slot.DeploymentId, ct);
             else await deployments.ReportAsync(device, slot.DeploymentId, DeviceDeploymentStatuses.AlreadyInstalled, null, ct);
             // The next deployment (if one was waiting) is offered on the next poll, which may come at once.
-            context.Response.Headers["X-Poll-After"] = "0";
-            return TypedResults.NoContent();
+            return (null, 0);
         }
-        var link = await blobs.ReadUrlAsync(device.TenantId, artifact.Id, TimeSpan.FromMinutes(options.Value.DownloadUrlMinutes), ct);
-        return TypedResults.Ok(new NextDeploymentResponse(slot.DeploymentId,
-            new NextArtifact(artifact.Name, artifact.Version, link.Uri, link.ExpiresAt, artifact.Sha256, artifact.Size, artifact.DeviceTypes), pollAfter));
+        var link = await blobs.ReadUrlAsync(device.TenantId, artifact.Id, TimeSpan.FromMinutes(options.DownloadUrlMinutes), ct);
+        return (new NextDeploymentResponse(slot.DeploymentId,
+            new NextArtifact(artifact.Name, artifact.Version, link.Uri, link.ExpiresAt, artifact.Sha256, artifact.Size, artifact.DeviceTypes), options.DevicePollSeconds), options.DevicePollSeconds);
     }
 
-    private static async Task<NoContent> StatusAsync(string id, DeviceStatusRequest request, DeviceCaller caller, DeploymentService deployments, CancellationToken ct)
+    internal static async Task<NoContent> StatusAsync(string id, DeviceStatusRequest request, DeviceCaller caller, DeploymentService deployments, CancellationToken ct)
     {
         if (request.Status is null || !DeviceDeploymentStatuses.Reportable.Contains(request.Status))
             throw FleetException.Validation("status", $"status is one of {string.Join(", ", DeviceDeploymentStatuses.Reportable)}.");
@@ -70,7 +76,7 @@ public static class DeviceDeploymentsApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<NoContent> LogAsync(string id, DeviceLogRequest request, DeviceCaller caller, DeploymentStore store, DeploymentLogs logs, CancellationToken ct)
+    internal static async Task<NoContent> LogAsync(string id, DeviceLogRequest request, DeviceCaller caller, DeploymentStore store, DeploymentLogs logs, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         errors.Require(request.Messages is { Count: > 0 and <= MaxLogMessages }, "messages", $"messages lists 1 to {MaxLogMessages} entries.");

@@ -65,7 +65,7 @@ public static class DeviceAuthApi
     public static Task<IResult> SetAuthSetStatus([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/v1/devices/{serial}/auth/{authSetId}/status")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    private static readonly JsonDocumentOptions UniqueKeys = new() { AllowDuplicateProperties = false };
+    internal static readonly JsonDocumentOptions UniqueKeys = new() { AllowDuplicateProperties = false };
 
     private static async Task<IResult> AuthenticateAsync(HttpContext context, TenantStore tenants, DeviceAdmission admission, CancellationToken ct)
     {
@@ -119,8 +119,9 @@ public static class DeviceAuthApi
         DeviceAdmission admission, Auditor audit, CancellationToken ct)
     {
         var errors = new ValidationErrors();
-        var serial = request.Identity?["serial"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-        errors.Require(serial is not null && DevicesApi.SerialPattern().IsMatch(serial), "identity.serial", "identity.serial is required: 1-128 of A-Z a-z 0-9 . _ : -");
+        // A Mender identity ({"mac": …}) is preauthorized under the serial its device will be known by.
+        var serial = request.Identity is { Count: > 0 } identity ? DeviceIdentities.SerialOf(identity) : null;
+        errors.Require(serial is not null, "identity.serial", "identity is required, with a serial of 1-128 of A-Z a-z 0-9 . _ : - (or a Mender identity such as {\"mac\": …}).");
         var key = DevicePublicKey.TryParse(request.PublicKey);
         errors.Require(key is not null, "publicKey", "publicKey must be a PEM public key: RSA (2048+ bits), ECDSA P-256 or Ed25519.");
         errors.ThrowIfAny();
@@ -146,7 +147,7 @@ public static class DeviceAuthApi
         return TypedResults.Ok(AuthSetResponse.From(set));
     }
 
-    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    internal static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken ct)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[4096];
@@ -159,7 +160,7 @@ public static class DeviceAuthApi
         return buffer.ToArray();
     }
 
-    private static byte[]? TryBase64(string text)
+    internal static byte[]? TryBase64(string text)
     {
         if (text.Length is 0 or > 2048) return null;
         var bytes = new byte[text.Length];

@@ -28,7 +28,7 @@ public static class DeviceInventoryApi
     private static Task<IResult> ReplaceDeviceInventoryAsync(List<InventoryItem> items, DeviceCaller device, DeviceStore devices, CancellationToken ct) =>
         WriteAsync(items, replace: true, device, devices, ct);
 
-    private static async Task<IResult> WriteAsync(List<InventoryItem> items, bool replace, DeviceCaller device, DeviceStore devices, CancellationToken ct)
+    internal static async Task<IResult> WriteAsync(List<InventoryItem> items, bool replace, DeviceCaller device, DeviceStore devices, CancellationToken ct)
     {
         var attributes = items.Select(i => new DeviceAttribute(i?.Name!, i?.Value, AttributeScope.Inventory)).ToList();
         var errors = new ValidationErrors();

@@ -63,8 +63,7 @@ public static partial class DevicesApi
 
     public const int MaxTags = 50;
 
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
-    public static partial Regex SerialPattern();
+    public static Regex SerialPattern() => ServerlessFleet.Shared.DeviceAuth.DeviceIdentities.SerialPattern();
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,64}$")]
     private static partial Regex TagPattern();

@@ -42,6 +42,10 @@ public sealed class ArtifactBlobs(FleetStorage storage, BlobLinks links)
         catch (RequestFailedException e) when (e.Status == 404) { return null; }
     }
 
+    /// <summary>The stored blob, read forward in blocks (for reading an artifact's own metadata).</summary>
+    public async Task<Stream> OpenReadAsync(string tenantId, string id, CancellationToken ct) =>
+        await Blob(tenantId, id).OpenReadAsync(new BlobOpenReadOptions(false) { BufferSize = BlockBytes }, ct);
+
     /// <summary>Reads the stored blob back through the hasher: the server's own sha256 and size, whatever the uploader claimed.</summary>
     public async Task<(string Sha256, long Size)> HashAsync(string tenantId, string id, long maxBytes, CancellationToken ct)
     {

@@ -75,7 +75,7 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
             {
                 case DeviceDeploymentStatuses.Verdict.Closed:
                     throw FleetException.Conflict(r.Status == DeviceDeploymentStatuses.Aborted
-                        ? "The deployment was aborted; it takes no more reports." : $"The deployment is already {r.Status} on this device.");
+                        ? "Status already set to aborted: the deployment takes no more reports." : $"Status already set to {r.Status}: the deployment is over on this device.");
                 case DeviceDeploymentStatuses.Verdict.Invalid:
                     throw FleetException.Validation("status", $"A device cannot go from {r.Status} to {status}.");
                 case DeviceDeploymentStatuses.Verdict.Repeat:

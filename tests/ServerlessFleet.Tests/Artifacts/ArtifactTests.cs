@@ -24,8 +24,8 @@ public static class ArtifactUploads
             { new StringContent("""{"rootfs.checksum":"abc"}"""), "provides" },
         };
         var content = new StreamContent(file);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/vnd.mender-artifact");
-        form.Add(content, "file", $"{name}-{version}.mender");
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(content, "file", $"{name}-{version}.img");
         return form;
     }
 
@@ -62,7 +62,7 @@ public sealed class ArtifactTests() : TenantScopedTests("art")
         var url = await DownloadUrlAsync(artifact.GetProperty("id").GetString()!);
         using var download = await _storage.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
         await download.AssertStatusAsync(HttpStatusCode.OK);
-        Assert.Equal("application/vnd.mender-artifact", download.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("application/octet-stream", download.Content.Headers.ContentType!.MediaType);
         Assert.Equal(PatternStream.Sha256(size), Convert.ToHexStringLower(await SHA256.HashDataAsync(await download.Content.ReadAsStreamAsync())));
         Assert.Equal(PatternStream.Sha256(size), download.Headers.TryGetValues("x-ms-meta-sha256", out var meta) ? meta.Single() : null);
     }

@@ -44,6 +44,21 @@ public sealed class OpenApiTests
     }
 
     [Fact]
+    public async Task The_mender_compatible_routes_have_their_own_tag()
+    {
+        var server = await FleetServer.Shared;
+        using var client = server.Client();
+        var paths = (await (await client.GetAsync("/api/openapi/v1.json")).JsonAsync()).GetProperty("paths");
+        var mender = paths.EnumerateObject().Where(p => p.Name.StartsWith("/api/devices/", StringComparison.Ordinal)).ToList();
+        Assert.Contains(mender, p => p.Name == "/api/devices/v1/authentication/auth_requests");
+        Assert.Contains(mender, p => p.Name == "/api/devices/v2/deployments/device/deployments/next");
+        foreach (var operation in mender.SelectMany(p => p.Value.EnumerateObject()))
+            Assert.Equal(["Mender-compatible device API"], operation.Value.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.DoesNotContain(paths.EnumerateObject().Where(p => !p.Name.StartsWith("/api/devices/", StringComparison.Ordinal)).SelectMany(p => p.Value.EnumerateObject()),
+            o => o.Value.GetProperty("tags").EnumerateArray().Any(t => t.GetString() == "Mender-compatible device API"));
+    }
+
+    [Fact]
     public async Task Document_is_what_client_generators_need()
     {
         var server = await FleetServer.Shared;
