@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.DeviceClient;
 using ServerlessFleet.Tests.Deployments;
 using ServerlessFleet.Tests.Infrastructure;
@@ -118,6 +119,10 @@ public sealed class MenderFacadeTests() : DeploymentTestBase("mender")
             Assert.Contains("not offered", (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
         }
 
+        var v1Post = await client.SendAsync(HttpMethod.Post, "/api/devices/v1/deployments/device/deployments/next",
+            new { artifact_name = "release-0", device_type = DeviceType, rootfs_image_checksum = "abc" });
+        Assert.Equal(HttpStatusCode.NoContent, v1Post.StatusCode);
+
         var mixed = await client.PutInventoryAsync(new object[] { new { name = "bad", value = new object[] { "a", 1 } } });
         Assert.Equal(HttpStatusCode.BadRequest, mixed.StatusCode);
         using var anonymous = Tenant.Server.Client();
@@ -126,6 +131,18 @@ public sealed class MenderFacadeTests() : DeploymentTestBase("mender")
         Assert.Contains("missing required parameter: id_data", (await noIdData.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
         var forged = new MenderClient(Tenant.Server.Client(), MenderFlavour.Go353, "00:00:00:00:00:01", DeviceKey.Generate(KeyAlgorithm.Ed25519), "tt_unknown");
         Assert.Equal(HttpStatusCode.Unauthorized, (await forged.AuthenticateAsync()).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_mender_poll_with_nothing_due_is_one_storage_read_and_no_write()
+    {
+        var client = await AdmittedAsync(MenderFlavour.Go353);
+        var counter = Tenant.Server.Services.GetRequiredService<ServerlessFleet.Shared.Storage.StorageRequestCounter>();
+        var partition = ServerlessFleet.Shared.Devices.DeviceKeys.Partition(Tenant.TenantId, client.Mac);
+        var table = ServerlessFleet.Shared.Devices.DeviceKeys.TableName;
+        var (reads, writes) = (counter.EntityReads(table, partition), counter.EntityWrites(table, partition));
+        for (var i = 0; i < 10; i++) Assert.Null(await client.PollAsync("release-0", DeviceType));
+        Assert.Equal((10, 0), (counter.EntityReads(table, partition) - reads, counter.EntityWrites(table, partition) - writes));
     }
 
     [Fact]
