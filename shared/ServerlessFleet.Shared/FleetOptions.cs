@@ -34,6 +34,12 @@ public sealed class FleetOptions
     /// <summary>What a device is told to wait before polling again when no deployment is due (<c>X-Poll-After</c>).</summary>
     public int DevicePollSeconds { get; set; } = 300;
 
+    /// <summary>What a device with a deployment queued or under way is told instead (at most <see cref="DevicePollSeconds"/>).</summary>
+    public int DeploymentPollSeconds { get; set; } = 60;
+
+    /// <summary>Each poll interval is spread by up to this share either way, so a fleet restarted at once does not poll in lockstep.</summary>
+    public int PollJitterPercent { get; set; } = 20;
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(DefaultTenant) || !Tenants.TenantIds.IsValid(DefaultTenant))
@@ -44,6 +50,10 @@ public sealed class FleetOptions
             yield return "Fleet:DeploymentCheckSeconds must be between 1 and 3600.";
         if (DevicePollSeconds is < 5 or > 86400)
             yield return "Fleet:DevicePollSeconds must be between 5 and 86400.";
+        if (DeploymentPollSeconds is < 1 or > 86400)
+            yield return "Fleet:DeploymentPollSeconds must be between 1 and 86400.";
+        if (PollJitterPercent is < 0 or > 50)
+            yield return "Fleet:PollJitterPercent must be between 0 and 50.";
         if (BootstrapKey is { Length: > 0 and < 24 })
             yield return "Fleet:BootstrapKey must be at least 24 characters long.";
         if (PublicBlobEndpoint is { Length: > 0 } endpoint && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))

@@ -8,7 +8,10 @@ public sealed record DeploymentTargetRequest(List<string>? Devices, string? Grou
 public sealed record DeploymentPhaseRequest(double? BatchPercent, int? BatchSize, DateTimeOffset? StartAt, double? SoakMinutes);
 public sealed record FailureThresholdRequest(double? Percent, int? MinDevices, string? Action);
 public sealed record DeploymentPolicyRequest(int? Retries, double? DeviceTimeoutMinutes, int? MaxDevices, FailureThresholdRequest? FailureThreshold,
-    double? SuccessThresholdPercent);
+    double? SuccessThresholdPercent, HealthGateRequest? HealthGate = null, RollbackRequest? Rollback = null);
+public sealed record HealthGateRequest(string? Metric, string? Op, double? Threshold, double? WindowMinutes, double? MaxViolatingPercent, int? MinDevices,
+    double? RegressionPercent, string? Action);
+public sealed record RollbackRequest(ReleaseReference? Release, string? ArtifactId);
 public sealed record CreateDeploymentRequest(string? Name, ReleaseReference? Release, string? ArtifactId, DeploymentTargetRequest? Target,
     List<DeploymentPhaseRequest>? Phases, DeploymentPolicyRequest? Policy, bool? ForceInstall, bool? DryRun);
 
@@ -16,12 +19,13 @@ public sealed record PhaseResponse(int Index, int Size, DateTimeOffset? StartAt,
 
 public sealed record DeploymentResponse(string Id, string Name, string Status, string? StatusReason, IReadOnlyList<DeploymentArtifact> Artifacts,
     DeploymentTarget Target, IReadOnlyList<PhaseResponse> Phases, DeploymentPolicy Policy, bool ForceInstall, int DeviceCount,
-    IReadOnlyDictionary<string, int> Statistics, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, string OrchestrationId, JsonElement? Progress)
+    IReadOnlyDictionary<string, int> Statistics, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, string OrchestrationId, JsonElement? Progress,
+    string? RollbackOf, string? RolledBackBy)
 {
     public static DeploymentResponse From(Deployment d, DeploymentStatistics stats, JsonElement? progress = null) => new(d.Id, d.Name, d.Status, d.StatusReason,
         d.Artifacts, d.Target, d.Phases.Select(p => new PhaseResponse(p.Index, stats.PhaseTotal(p.Index), p.StartAt, p.SoakMinutes,
             p.Index < stats.Phases.Count ? stats.Phases[p.Index] : new Dictionary<string, int>())).ToList(),
-        d.Policy, d.ForceInstall, stats.Total, stats.Overall, d.CreatedAt, d.FinishedAt, d.InstanceId, progress);
+        d.Policy, d.ForceInstall, stats.Total, stats.Overall, d.CreatedAt, d.FinishedAt, d.InstanceId, progress, d.RollbackOf, d.RolledBackBy);
 }
 
 public sealed record PlannedPhase(int Index, int Size, DateTimeOffset EarliestStart, double SoakMinutes, IReadOnlyList<string> Devices);

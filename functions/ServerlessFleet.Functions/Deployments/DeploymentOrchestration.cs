@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Groups;
@@ -10,7 +11,8 @@ namespace ServerlessFleet.Functions.Deployments;
 /// The orchestration's custom status: where the deployment stands as of its last decision (<see cref="At"/>);
 /// <see cref="PhaseIndex"/> is the phase's <c>index</c> in the deployment's phase list.
 /// </summary>
-public sealed record DeploymentProgress(string Status, int PhaseIndex, int Phases, int NextBatch, string Next, IReadOnlyDictionary<string, int> Counts, DateTimeOffset At);
+public sealed record DeploymentProgress(string Status, int PhaseIndex, int Phases, int NextBatch, string Next, IReadOnlyDictionary<string, int> Counts, DateTimeOffset At,
+    HealthCheck? Health = null, string? RolledBackBy = null);
 
 /// <summary>
 /// One orchestration per deployment. Each step reads the statistics (counters, one small read), asks
@@ -70,7 +72,24 @@ public static class DeploymentOrchestration
                     await SetStatusAsync(ctx, state, DeploymentStatuses.Paused, pause.Reason);
                     break;
                 case DeploymentStep.Abort abort:
-                    return await AbortAsync(ctx, state, run, abort.Reason);
+                    return await AbortAsync(ctx, state, run, abort.Reason, rollback: true);
+                case DeploymentStep.WatchHealth watch:
+                    state = state with { HealthUntil = watch.Until };
+                    break;
+                case DeploymentStep.CheckHealth check:
+                    var health = await ctx.CallActivityAsync<HealthCheck>(nameof(DeploymentActivities.DeploymentHealth),
+                        new HealthRequest(state, check.Phase, run.Policy.HealthGate!, run.Phases.Count, state.HealthUntil!.Value - TimeSpan.FromMinutes(run.Policy.HealthGate!.WindowMinutes)),
+                        Activities.Retry);
+                    // A gate that stopped the rollout is settled for its phase too: resuming goes on, as after the success gate.
+                    state = state with { Health = health, HealthUntil = null, HealthSettledPhase = check.Phase };
+                    if (health.Verdict == FailureThreshold.Abort) return await AbortAsync(ctx, state, run, health.Reason, rollback: true);
+                    if (!health.Passed)
+                    {
+                        state = state with { Paused = true, PauseReason = health.Reason, PausedAtSuccessGate = false };
+                        await SetStatusAsync(ctx, state, DeploymentStatuses.Paused, health.Reason);
+                    }
+                    Report(ctx, health.Passed ? DeploymentStatuses.InProgress : DeploymentStatuses.Paused, state, run, stats, health.Reason);
+                    break;
                 case DeploymentStep.Finish:
                     await SetStatusAsync(ctx, state, DeploymentStatuses.Finished, null);
                     Report(ctx, DeploymentStatuses.Finished, state, run, stats, "done");
@@ -112,19 +131,23 @@ public static class DeploymentOrchestration
                 await SetStatusAsync(ctx, state, state.Started ? DeploymentStatuses.InProgress : run.Status, null);
                 return (state, null);
             case DeploymentCommands.Abort:
-                return (state, await AbortAsync(ctx, state, run, "aborted by request"));
+                return (state, await AbortAsync(ctx, state, run, "aborted by request", rollback: false));
             default:
                 // A repeated command changes nothing.
                 return (state, null);
         }
     }
 
-    private static async Task<string> AbortAsync(TaskOrchestrationContext ctx, DeploymentState state, DeploymentRun run, string reason)
+    /// <param name="rollback">Aborted by a gate or threshold (not by an operator): devices that installed the release are offered the policy's rollback release.</param>
+    private static async Task<string> AbortAsync(TaskOrchestrationContext ctx, DeploymentState state, DeploymentRun run, string reason, bool rollback)
     {
         // Devices first: once the deployment reads aborted, every device record says so too.
         await ctx.CallActivityAsync<int>(nameof(DeploymentActivities.DeploymentAbortDevices), state, Activities.Retry);
         await SetStatusAsync(ctx, state, DeploymentStatuses.Aborted, reason);
-        Report(ctx, DeploymentStatuses.Aborted, state, run, await Activities.StatisticsAsync(ctx, state, run), reason);
+        string? rolledBackBy = null;
+        if (rollback && run.Policy.Rollback is not null)
+            rolledBackBy = await ctx.CallActivityAsync<string?>(nameof(DeploymentActivities.DeploymentRollback), state, Activities.Retry);
+        Report(ctx, DeploymentStatuses.Aborted, state, run, await Activities.StatisticsAsync(ctx, state, run), reason, rolledBackBy);
         return DeploymentStatuses.Aborted;
     }
 
@@ -142,9 +165,10 @@ public static class DeploymentOrchestration
 
     private static DateTimeOffset Now(TaskOrchestrationContext ctx) => new(ctx.CurrentUtcDateTime, TimeSpan.Zero);
 
-    private static void Report(TaskOrchestrationContext ctx, string status, DeploymentState state, DeploymentRun run, DeploymentStatistics stats, string next) =>
+    private static void Report(TaskOrchestrationContext ctx, string status, DeploymentState state, DeploymentRun run, DeploymentStatistics stats, string next,
+        string? rolledBackBy = null) =>
         ctx.SetCustomStatus(new DeploymentProgress(status, state.Phase, run.Phases.Count, state.NextBatch, next,
-            stats.Overall.Where(c => c.Value > 0).ToDictionary(c => c.Key, c => c.Value), Now(ctx)));
+            stats.Overall.Where(c => c.Value > 0).ToDictionary(c => c.Key, c => c.Value), Now(ctx), state.Health, rolledBackBy));
 
     private static Task SetStatusAsync(TaskOrchestrationContext ctx, DeploymentState state, string status, string? reason) =>
         ctx.CallActivityAsync<bool>(nameof(DeploymentActivities.DeploymentSetStatus), new StatusRequest(state, status, reason), Activities.Retry);
@@ -172,9 +196,12 @@ public sealed record SweepRequest(DeploymentState State, bool LastPhaseReleased)
 public sealed record PhaseStatisticsRequest(DeploymentState State, int Phases);
 public sealed record ReleaseRequest(DeploymentState State, int Phase, int Batch);
 public sealed record StatusRequest(DeploymentState State, string Status, string? Reason);
+/// <summary><see cref="Since"/>: when the watch began; samples from then on are judged.</summary>
+public sealed record HealthRequest(DeploymentState State, int Phase, HealthGate Gate, int Phases, DateTimeOffset Since);
 
 /// <summary>The deployment orchestration's activities: each a thin call into the deployment services.</summary>
-public sealed class DeploymentActivities(DeploymentStore store, DeploymentService deployments, DeploymentSweeper sweep, GroupReleases groupReleases)
+public sealed class DeploymentActivities(DeploymentStore store, DeploymentService deployments, DeploymentSweeper sweep, GroupReleases groupReleases,
+    DeploymentHealthWatch health, DeploymentRollbacks rollbacks)
 {
     [Function(nameof(DeploymentLoad))]
     public async Task<DeploymentRun?> DeploymentLoad([ActivityTrigger] DeploymentState state, CancellationToken ct) =>
@@ -195,6 +222,15 @@ public sealed class DeploymentActivities(DeploymentStore store, DeploymentServic
     [Function(nameof(DeploymentAbortDevices))]
     public Task<int> DeploymentAbortDevices([ActivityTrigger] DeploymentState state, CancellationToken ct) =>
         deployments.AbortAsync(state.TenantId, state.DeploymentId, ct);
+
+    [Function(nameof(DeploymentHealth))]
+    public Task<HealthCheck> DeploymentHealth([ActivityTrigger] HealthRequest request, CancellationToken ct) =>
+        health.CheckAsync(request.State.TenantId, request.State.DeploymentId, request.Phase, request.Phases, request.Gate, request.Since, ct);
+
+    /// <summary>Creates and starts the rollback deployment (once: its id derives from this deployment's); null when no device installed the release.</summary>
+    [Function(nameof(DeploymentRollback))]
+    public Task<string?> DeploymentRollback([ActivityTrigger] DeploymentState state, [DurableClient] DurableTaskClient durable, CancellationToken ct) =>
+        rollbacks.RollBackAsync(state.TenantId, state.DeploymentId, new Orchestrations(durable), ct);
 
     [Function(nameof(DeploymentSetStatus))]
     public async Task<bool> DeploymentSetStatus([ActivityTrigger] StatusRequest request, CancellationToken ct)

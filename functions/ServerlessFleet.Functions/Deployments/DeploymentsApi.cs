@@ -69,7 +69,8 @@ public static class DeploymentsApi
         FunctionHandlers.RunAsync(req);
 
     private static async Task<IResult> CreateAsync(CreateDeploymentRequest request, bool? dryRun, Caller caller, DeviceTargets targets, ArtifactStore artifacts,
-        DeploymentStore store, Orchestrations orchestrations, Auditor audit, IOptions<FleetOptions> options, TimeProvider clock, CancellationToken ct)
+        DeploymentStore store, Orchestrations orchestrations, DeploymentRollbacks rollbacks, Auditor audit, IOptions<FleetOptions> options, TimeProvider clock,
+        CancellationToken ct)
     {
         var errors = new ValidationErrors();
         errors.Require(request.Name is { Length: >= 1 and <= 128 } && !string.IsNullOrWhiteSpace(request.Name), "name", "name is required: 1 to 128 characters.");
@@ -81,6 +82,8 @@ public static class DeploymentsApi
         errors.ThrowIfAny();
 
         var resolved = await ArtifactsAsync(request, caller.TenantId, artifacts, ct);
+        // The rollback release must exist now, not only when a gate fires.
+        if (policy.Rollback is { } rollbackTarget) await rollbacks.ArtifactsAsync(caller.TenantId, rollbackTarget, ct);
         var devices = request.Target!.Devices is { } listed ? await targets.ListedAsync(caller.TenantId, listed, ct)
             : target.Group is not null || target.All ? await targets.GroupAsync(caller.TenantId, target.Group, ct)
             : await targets.FilterAsync(caller.TenantId, target.Filter!, ct);
@@ -216,7 +219,35 @@ public static class DeploymentsApi
             errors.Require(f.Action is null or FailureThreshold.Pause or FailureThreshold.Abort, "policy.failureThreshold.action", "action is pause or abort.");
             threshold = new FailureThreshold(f.Percent ?? 100, f.MinDevices ?? 1, f.Action ?? FailureThreshold.Pause);
         }
-        return new DeploymentPolicy(policy?.Retries ?? 0, policy?.DeviceTimeoutMinutes, policy?.MaxDevices, threshold, policy?.SuccessThresholdPercent);
+        return new DeploymentPolicy(policy?.Retries ?? 0, policy?.DeviceTimeoutMinutes, policy?.MaxDevices, threshold, policy?.SuccessThresholdPercent,
+            HealthGate(policy?.HealthGate, target, errors), Rollback(policy?.Rollback, errors));
+    }
+
+    private static HealthGate? HealthGate(HealthGateRequest? gate, DeploymentTarget target, ValidationErrors errors)
+    {
+        if (gate is null) return null;
+        const string at = "policy.healthGate";
+        errors.Require(gate.Metric is { } m && ServerlessFleet.Shared.Telemetry.TelemetryRules.IsSingleValued(m), $"{at}.metric",
+            "metric is a telemetry type with one value: battery, temperature, uptime, wifi-strength or metric.<name>.");
+        errors.Require(gate.Op is { } op && Shared.Deployments.HealthGate.Ops.Contains(op), $"{at}.op", "op is >, <, >= or <=.");
+        errors.Require(gate.Threshold is { } t && double.IsFinite(t), $"{at}.threshold", "threshold is a number.");
+        errors.Require(gate.WindowMinutes is >= 0.05 and <= 1440, $"{at}.windowMinutes", "windowMinutes is 0.05 to 1440.");
+        errors.Require(gate.MaxViolatingPercent is null or (>= 0 and <= 100), $"{at}.maxViolatingPercent", "maxViolatingPercent is 0 to 100.");
+        errors.Require(gate.MinDevices is null or (>= 1 and <= 1_000_000), $"{at}.minDevices", "minDevices is at least 1.");
+        errors.Require(gate.RegressionPercent is null or (>= 0 and <= 10_000), $"{at}.regressionPercent", "regressionPercent is 0 or more.");
+        errors.Require(gate.Action is null or FailureThreshold.Pause or FailureThreshold.Abort, $"{at}.action", "action is pause or abort.");
+        errors.Require(!target.Dynamic, at, "A health gate needs a fixed target (devices, group or all).");
+        return errors.HasErrors ? null : new HealthGate(gate.Metric!, gate.Op!, gate.Threshold!.Value, gate.WindowMinutes!.Value, gate.MaxViolatingPercent ?? 0,
+            gate.MinDevices ?? 1, gate.RegressionPercent, gate.Action ?? FailureThreshold.Pause);
+    }
+
+    private static RollbackTarget? Rollback(RollbackRequest? rollback, ValidationErrors errors)
+    {
+        if (rollback is null) return null;
+        errors.Require((rollback.Release is not null) ^ (rollback.ArtifactId is not null), "policy.rollback", "rollback is release {name, version} or artifactId.");
+        errors.Require(rollback.Release is null || (rollback.Release.Name is { Length: > 0 } && rollback.Release.Version is { Length: > 0 }), "policy.rollback.release",
+            "release needs name and version.");
+        return new RollbackTarget(rollback.Release?.Name, rollback.Release?.Version, rollback.ArtifactId);
     }
 
     private static async Task<IReadOnlyList<DeploymentArtifact>> ArtifactsAsync(CreateDeploymentRequest request, string tenantId, ArtifactStore artifacts, CancellationToken ct)

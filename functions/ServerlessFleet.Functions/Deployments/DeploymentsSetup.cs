@@ -16,6 +16,8 @@ public static class DeploymentsSetup
         services.AddSingleton<IArtifactUsage, ArtifactsInActiveDeployments>();
         services.AddSingleton<IDeviceDecommissionHook, LeaveDeploymentsOnDecommission>();
         services.AddSingleton<DeploymentSweeper>();
+        services.AddSingleton<DeploymentHealthWatch>();
+        services.AddSingleton<DeploymentRollbacks>();
         return services;
     }
 }

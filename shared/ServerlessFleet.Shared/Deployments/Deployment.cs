@@ -27,7 +27,8 @@ public sealed record FailureThreshold(double Percent, int MinDevices, string Act
     public const string Abort = "abort";
 }
 
-public sealed record DeploymentPolicy(int Retries, double? DeviceTimeoutMinutes, int? MaxDevices, FailureThreshold? FailureThreshold, double? SuccessThresholdPercent);
+public sealed record DeploymentPolicy(int Retries, double? DeviceTimeoutMinutes, int? MaxDevices, FailureThreshold? FailureThreshold, double? SuccessThresholdPercent,
+    HealthGate? HealthGate = null, RollbackTarget? Rollback = null);
 
 /// <summary>Exactly one of: listed devices, a group, a filter in the device-list query language (dynamic), or all.</summary>
 public sealed record DeploymentTarget(IReadOnlyList<string>? Devices, string? Group, IReadOnlyDictionary<string, string>? Filter, bool All)
@@ -49,7 +50,9 @@ public sealed record Deployment(
     DateTimeOffset CreatedAt,
     DateTimeOffset? FinishedAt,
     string CreatedBy,
-    string? StatusReason = null)
+    string? StatusReason = null,
+    string? RollbackOf = null,
+    string? RolledBackBy = null)
 {
     public DeploymentArtifact? ArtifactFor(string? deviceType) =>
         deviceType is null ? null : Artifacts.FirstOrDefault(a => a.DeviceTypes.Contains(deviceType, StringComparer.Ordinal));

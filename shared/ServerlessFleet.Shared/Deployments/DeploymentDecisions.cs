@@ -15,7 +15,10 @@ public sealed record DeploymentState(
     int FailedAtResume = 0,
     int? GateWaivedForPhase = null,
     DateTimeOffset? NextSweep = null,
-    bool Started = false);
+    bool Started = false,
+    DateTimeOffset? HealthUntil = null,
+    int? HealthSettledPhase = null,
+    HealthCheck? Health = null);
 
 /// <summary>What the orchestration needs from the stored deployment.</summary>
 public sealed record DeploymentRun(IReadOnlyList<DeploymentPhase> Phases, DeploymentPolicy Policy, bool Dynamic, string Status);
@@ -30,6 +33,10 @@ public abstract record DeploymentStep
     public sealed record Pause(string Reason, bool AtSuccessGate = false) : DeploymentStep;
     public sealed record Abort(string Reason) : DeploymentStep;
     public sealed record Finish : DeploymentStep;
+    /// <summary>Start watching the phase's updated devices until <see cref="Until"/> (the health gate's window).</summary>
+    public sealed record WatchHealth(DateTimeOffset Until) : DeploymentStep;
+    /// <summary>The window is over: evaluate the health gate for <see cref="Phase"/>.</summary>
+    public sealed record CheckHealth(int Phase) : DeploymentStep;
     /// <summary>Nothing to do until something changes, or until <see cref="Until"/> at the latest.</summary>
     public sealed record Wait(DateTimeOffset? Until, string Next) : DeploymentStep;
 }
@@ -40,6 +47,17 @@ public abstract record DeploymentStep
 /// </summary>
 public static class DeploymentDecisions
 {
+    /// <summary>
+    /// After a phase: watch its updated devices for the health gate's window on a durable timer, then have the gate
+    /// judged; null once the phase's gate passed (or was waived by a resume) or when there is no gate.
+    /// </summary>
+    private static DeploymentStep? HealthStep(DeploymentState s, DeploymentRun run, DateTimeOffset now, string number)
+    {
+        if (run.Policy.HealthGate is not { } gate || s.HealthSettledPhase == s.Phase) return null;
+        if (s.HealthUntil is not { } until) return new DeploymentStep.WatchHealth(now + TimeSpan.FromMinutes(gate.WindowMinutes));
+        return until > now ? new DeploymentStep.Wait(until, $"{number}: watching {gate.Metric} of the updated devices until {until:O}") : new DeploymentStep.CheckHealth(s.Phase);
+    }
+
     public static DeploymentStep Decide(DeploymentState s, DeploymentRun run, DeploymentStatistics stats, DateTimeOffset now)
     {
         // The failure threshold counts results since the last resume, so resuming is not undone by the failures that paused it.
@@ -72,6 +90,7 @@ public static class DeploymentDecisions
                 || (run.Policy.SuccessThresholdPercent is { } needed ? succeededPercent >= needed : finalInPhase >= inPhase);
             if (gateOpen)
             {
+                if (HealthStep(s, run, now, number) is { } health) return health;
                 if (s.SoakUntil is null)
                     return phase.SoakMinutes > 0 ? new DeploymentStep.Soak(now + TimeSpan.FromMinutes(phase.SoakMinutes)) : new DeploymentStep.Advance();
                 return s.SoakUntil <= now ? new DeploymentStep.Advance() : new DeploymentStep.Wait(s.SoakUntil, $"{number} soaking until {s.SoakUntil:O}");
@@ -84,7 +103,7 @@ public static class DeploymentDecisions
 
         var allFinal = stats.Final >= stats.Total;
         var complete = !run.Dynamic || (run.Policy.MaxDevices is { } max && stats.Total >= max);
-        if (allFinal && complete) return new DeploymentStep.Finish();
+        if (allFinal && complete) return HealthStep(s, run, now, number) ?? new DeploymentStep.Finish();
         // The last phase counts its own devices, as every other phase does.
         return new DeploymentStep.Wait(null, allFinal ? "waiting for more devices to match the filter"
             : $"{number}: {stats.PhaseFinal(s.Phase)} of {stats.PhaseTotal(s.Phase)} devices finished");

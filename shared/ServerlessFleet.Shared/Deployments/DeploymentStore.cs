@@ -81,6 +81,10 @@ public sealed class DeploymentStore(FleetStorage storage, TimeProvider clock)
             ["FinishedAt"] = DeploymentStatuses.IsActive(status) ? null : clock.GetUtcNow(),
         }, ETag.All, TableUpdateMode.Merge, ct);
 
+    /// <summary>Links a deployment to the rollback deployment created for it.</summary>
+    public Task SetRolledBackByAsync(string tenantId, string id, string rollbackId, CancellationToken ct) =>
+        Deployments.UpdateEntityAsync(new TableEntity(tenantId, id) { ["RolledBackBy"] = rollbackId }, ETag.All, TableUpdateMode.Merge, ct);
+
     public async Task<ListPage<Deployment>> ListAsync(string tenantId, DeploymentQuery query, PageRequest page, CancellationToken ct)
     {
         var filter = TableFilters.And(TableFilters.PartitionEquals(tenantId),
@@ -158,13 +162,16 @@ public sealed class DeploymentStore(FleetStorage storage, TimeProvider clock)
         ["CreatedAt"] = d.CreatedAt,
         ["FinishedAt"] = d.FinishedAt,
         ["CreatedBy"] = d.CreatedBy,
+        ["RollbackOf"] = d.RollbackOf,
+        ["RolledBackBy"] = d.RolledBackBy,
     };
 
     private static Deployment FromEntity(TableEntity e) => new(e.RowKey, e.PartitionKey, e.GetString("Name") ?? "",
         JsonSerializer.Deserialize<List<DeploymentArtifact>>(e.GetString("Artifacts")!)!, JsonSerializer.Deserialize<DeploymentTarget>(e.GetString("Target")!)!,
         JsonSerializer.Deserialize<List<DeploymentPhase>>(e.GetString("Phases")!)!, JsonSerializer.Deserialize<DeploymentPolicy>(e.GetString("Policy")!)!,
         e.GetBoolean("ForceInstall") ?? false, e.GetString("Status") ?? DeploymentStatuses.Pending, e.GetDateTimeOffset("CreatedAt") ?? DateTimeOffset.MinValue,
-        e.GetDateTimeOffset("FinishedAt"), e.GetString("CreatedBy") ?? "", e.GetString("StatusReason") is { Length: > 0 } reason ? reason : null);
+        e.GetDateTimeOffset("FinishedAt"), e.GetString("CreatedBy") ?? "", e.GetString("StatusReason") is { Length: > 0 } reason ? reason : null,
+        e.GetString("RollbackOf"), e.GetString("RolledBackBy"));
 
     private static TableEntity ToEntity(string partition, DeviceDeployment r) => new(partition, r.Serial)
     {

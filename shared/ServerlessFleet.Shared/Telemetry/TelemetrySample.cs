@@ -23,6 +23,9 @@ public static partial class TelemetryRules
     public static bool IsKnownType(string type) =>
         type is "battery" or "temperature" or "storage" or "uptime" or Location or "wifi-strength" || MetricType().IsMatch(type);
 
+    /// <summary>Types whose samples carry one value (a metric may carry several; a gate reads its single value).</summary>
+    public static bool IsSingleValued(string type) => type is "battery" or "temperature" or "uptime" or "wifi-strength" || MetricType().IsMatch(type);
+
     public static void Validate(IReadOnlyList<TelemetrySample?> samples, DateTimeOffset now, TimeSpan retention, ValidationErrors errors)
     {
         if (samples.Count is 0 or > MaxSamplesPerBatch) errors.Add("samples", $"Send 1 to {MaxSamplesPerBatch} samples per batch.");

@@ -46,9 +46,13 @@ public sealed class RunScriptTests
             using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") })
                 await Infrastructure.Eventually.WaitAsync(async () =>
                 {
-                    try { return (await http.GetAsync("/api/health")).IsSuccessStatusCode; }
-                    catch (HttpRequestException) { return false; }
-                }, ok => ok, TimeSpan.FromSeconds(60), "the API to answer /api/health");
+                    try
+                    {
+                        using var health = await http.GetAsync("/api/health");
+                        return $"{(int)health.StatusCode} {await health.Content.ReadAsStringAsync()}";
+                    }
+                    catch (HttpRequestException e) { return e.Message; }
+                }, answer => answer.StartsWith("200", StringComparison.Ordinal), TimeSpan.FromSeconds(120), "the API to answer /api/health");
             Assert.True(Listening(port) && Listening(blob));
 
             // The key it printed is the one kept with the data, for the next run.
