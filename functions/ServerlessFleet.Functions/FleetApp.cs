@@ -55,6 +55,7 @@ public static class FleetApp
         builder.UseWhen<ErrorHandling>(HttpFunctionMiddleware.IsHttp);
         builder.UseWhen<RequestBodyLimits>(HttpFunctionMiddleware.IsHttp);
         builder.UseWhen<ApiKeyAuthentication>(HttpFunctionMiddleware.IsHttp);
+        builder.UseWhen<DeviceReportBackoff>(HttpFunctionMiddleware.IsHttp);
         builder.UseWhen<RateLimits>(HttpFunctionMiddleware.IsHttp);
         builder.UseWhen<IdempotencyKeys>(HttpFunctionMiddleware.IsHttp);
         builder.Services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = ServerMaxRequestBodyBytes);
@@ -112,6 +113,7 @@ public static class FleetApp
         services.AddSingleton<DeviceStore>();
         services.AddSingleton<DeviceTargets>();
         services.AddSingleton<GroupStore>();
+        services.AddSingleton<DeviceTimeline>();
         services.AddSingleton<GroupReleases>();
         services.AddSingleton<GroupMover>();
         services.AddOptions<DeviceTokenOptions>().Bind(configuration.GetSection(DeviceTokenOptions.Section))
@@ -154,7 +156,7 @@ public static class FleetApp
     private static StorageLayout StorageLayout() => new StorageLayout()
         .AddTables(TenantStore.TableName, ApiKeyStore.TableName, AuditLog.TableName,
             DeviceKeys.TableName, GroupStore.TableName, DeviceAdmission.TokenTable, TelemetryStore.TableName, ArtifactStore.TableName, IdempotencyStore.TableName,
-            ActionStore.ActionsTable, ActionStore.RecordsTable, DeploymentStore.DeploymentsTable, DeploymentStore.RecordsTable)
+            ActionStore.ActionsTable, ActionStore.RecordsTable, DeploymentStore.DeploymentsTable, DeploymentStore.RecordsTable, DeviceTimeline.TableName)
         .AddContainers(ArtifactBlobs.Container, ArtifactBlobs.StagingContainer, ActionService.ScreenshotContainer, DeploymentLogs.Container);
 
     private static byte[] PageTokenKey(FleetOptions options, ILoggerFactory logs)

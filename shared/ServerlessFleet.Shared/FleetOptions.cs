@@ -40,6 +40,9 @@ public sealed class FleetOptions
     /// <summary>Each poll interval is spread by up to this share either way, so a fleet restarted at once does not poll in lockstep.</summary>
     public int PollJitterPercent { get; set; } = 20;
 
+    /// <summary>The longest a device that keeps sending invalid reports is told to wait (its interval doubles with each one).</summary>
+    public int MaxPollBackoffSeconds { get; set; } = 3600;
+
     public IEnumerable<string> Validate()
     {
         if (string.IsNullOrWhiteSpace(DefaultTenant) || !Tenants.TenantIds.IsValid(DefaultTenant))
@@ -52,6 +55,8 @@ public sealed class FleetOptions
             yield return "Fleet:DevicePollSeconds must be between 5 and 86400.";
         if (DeploymentPollSeconds is < 1 or > 86400)
             yield return "Fleet:DeploymentPollSeconds must be between 1 and 86400.";
+        if (MaxPollBackoffSeconds is < 5 or > 86400)
+            yield return "Fleet:MaxPollBackoffSeconds must be between 5 and 86400.";
         if (PollJitterPercent is < 0 or > 50)
             yield return "Fleet:PollJitterPercent must be between 0 and 50.";
         if (BootstrapKey is { Length: > 0 and < 24 })

@@ -13,6 +13,9 @@ public sealed record DeviceCaller(DevicePrincipal Principal)
 
     internal static void Set(HttpContext context, DevicePrincipal principal) => context.Items[ItemKey] = new DeviceCaller(principal);
 
+    /// <summary>The request's device, when it is a device request that authenticated.</summary>
+    internal static DeviceCaller? Find(HttpContext context) => context.Items.TryGetValue(ItemKey, out var caller) ? caller as DeviceCaller : null;
+
     public static ValueTask<DeviceCaller?> BindAsync(HttpContext context, ParameterInfo parameter) =>
         ValueTask.FromResult<DeviceCaller?>(context.Items.TryGetValue(ItemKey, out var caller) && caller is DeviceCaller c
             ? c : throw new InvalidOperationException($"'{parameter.Name}' needs a device function (RequireDevice)."));

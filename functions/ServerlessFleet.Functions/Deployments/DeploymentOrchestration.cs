@@ -142,7 +142,7 @@ public static class DeploymentOrchestration
     private static async Task<string> AbortAsync(TaskOrchestrationContext ctx, DeploymentState state, DeploymentRun run, string reason, bool rollback)
     {
         // Devices first: once the deployment reads aborted, every device record says so too.
-        await ctx.CallActivityAsync<int>(nameof(DeploymentActivities.DeploymentAbortDevices), state, Activities.Retry);
+        await ctx.CallActivityAsync<int>(nameof(DeploymentActivities.DeploymentAbortDevices), new AbortRequest(state, reason), Activities.Retry);
         await SetStatusAsync(ctx, state, DeploymentStatuses.Aborted, reason);
         string? rolledBackBy = null;
         if (rollback && run.Policy.Rollback is not null)
@@ -196,6 +196,7 @@ public sealed record SweepRequest(DeploymentState State, bool LastPhaseReleased)
 public sealed record PhaseStatisticsRequest(DeploymentState State, int Phases);
 public sealed record ReleaseRequest(DeploymentState State, int Phase, int Batch);
 public sealed record StatusRequest(DeploymentState State, string Status, string? Reason);
+public sealed record AbortRequest(DeploymentState State, string Reason);
 /// <summary><see cref="Since"/>: when the watch began; samples from then on are judged.</summary>
 public sealed record HealthRequest(DeploymentState State, int Phase, HealthGate Gate, int Phases, DateTimeOffset Since);
 
@@ -220,8 +221,8 @@ public sealed class DeploymentActivities(DeploymentStore store, DeploymentServic
         sweep.SweepAsync(request.State.TenantId, request.State.DeploymentId, request.LastPhaseReleased, ct);
 
     [Function(nameof(DeploymentAbortDevices))]
-    public Task<int> DeploymentAbortDevices([ActivityTrigger] DeploymentState state, CancellationToken ct) =>
-        deployments.AbortAsync(state.TenantId, state.DeploymentId, ct);
+    public Task<int> DeploymentAbortDevices([ActivityTrigger] AbortRequest request, CancellationToken ct) =>
+        deployments.AbortAsync(request.State.TenantId, request.State.DeploymentId, request.Reason, ct);
 
     [Function(nameof(DeploymentHealth))]
     public Task<HealthCheck> DeploymentHealth([ActivityTrigger] HealthRequest request, CancellationToken ct) =>

@@ -12,6 +12,7 @@ using ServerlessFleet.Shared;
 using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.Deployments;
+using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Shared.Paging;
@@ -69,7 +70,7 @@ public static class DeploymentsApi
         FunctionHandlers.RunAsync(req);
 
     private static async Task<IResult> CreateAsync(CreateDeploymentRequest request, bool? dryRun, Caller caller, DeviceTargets targets, ArtifactStore artifacts,
-        DeploymentStore store, Orchestrations orchestrations, DeploymentRollbacks rollbacks, Auditor audit, IOptions<FleetOptions> options, TimeProvider clock,
+        DeploymentStore store, Orchestrations orchestrations, DeploymentRollbacks rollbacks, DeviceTimeline timeline, Auditor audit, IOptions<FleetOptions> options, TimeProvider clock,
         CancellationToken ct)
     {
         var errors = new ValidationErrors();
@@ -107,6 +108,8 @@ public static class DeploymentsApi
         await orchestrations.StartOnceAsync(DeploymentOrchestration.Name, deployment.InstanceId,
             new DeploymentState(caller.TenantId, deployment.Id, options.Value.DeploymentCheckSeconds), ct);
         await store.CreateAsync(deployment, records, ct);
+        await timeline.AppendAsync(caller.TenantId, records.Where(r => r.Status == DeviceDeploymentStatuses.NoArtifact).Select(r => r.Serial),
+            TimelineDecisions.Deployment, deployment.Id, TimelineDecisions.Skipped, "incompatible: no artifact of the release for the device's type", ct);
         await audit.RecordAsync("deployment.create", "deployment", deployment.Id, null,
             new { deployment.Name, Artifacts = resolved.Select(a => a.Id), deployment.Target, deployment.Phases, deployment.Policy, deployment.ForceInstall, Devices = records.Count }, ct);
         var stats = await store.StatisticsAsync(caller.TenantId, deployment.Id, phases.Count, ct);

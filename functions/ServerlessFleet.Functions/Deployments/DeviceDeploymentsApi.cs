@@ -52,7 +52,7 @@ public static class DeviceDeploymentsApi
         var device = caller.Principal.Device;
         // Nothing queued: this poll costs one read (the row, read by authentication); a started deployment is checked against its record.
         if (device.Deployments.Current is null || await deployments.CurrentAsync(device, ct) is not { } slot)
-            return (null, PollIntervals.Next(options, deploymentPending: device.Deployments.Waiting.Count > 0, Random.Shared));
+            return (null, PollIntervals.Next(options, deploymentPending: device.Deployments.Waiting.Count > 0, Random.Shared, device.InvalidReports));
         var artifact = slot.Artifact;
         var installed = !slot.ForceInstall && artifactName == artifact.Name && (artifactVersion ?? artifact.Version) == artifact.Version;
         var compatible = deviceType is null || artifact.DeviceTypes.Contains(deviceType, StringComparer.Ordinal);
@@ -65,7 +65,7 @@ public static class DeviceDeploymentsApi
         }
         var link = await blobs.ReadUrlAsync(device.TenantId, artifact.Id, TimeSpan.FromMinutes(options.DownloadUrlMinutes), ct);
         // Under way: polling sooner lets the device see an abort, and the next deployment, in time.
-        var pollAfter = PollIntervals.Next(options, deploymentPending: true, Random.Shared);
+        var pollAfter = PollIntervals.Next(options, deploymentPending: true, Random.Shared, device.InvalidReports);
         return (new NextDeploymentResponse(slot.DeploymentId,
             new NextArtifact(artifact.Name, artifact.Version, link.Uri, link.ExpiresAt, artifact.Sha256, artifact.Size, artifact.DeviceTypes), pollAfter), pollAfter);
     }

@@ -18,9 +18,9 @@ public sealed record SetTagsRequest(IReadOnlyList<string>? Tags);
 public sealed record DeviceResponse(
     string Serial, string? Name, string? OwnerRef, string HardwareVersion, string? DeviceType, string Group,
     IReadOnlyList<string> Tags, string Status, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? LastSeen,
-    string? Release, double? BatteryPercent, string? Imei, IReadOnlyList<AttributeResponse>? Attributes)
+    string? Release, double? BatteryPercent, string? Imei, IReadOnlyList<AttributeResponse>? Attributes, int InvalidReports)
 {
     public static DeviceResponse From(Device d, bool withAttributes = false) => new(d.Serial, d.Name, d.OwnerRef, d.HardwareVersion,
         d.DeviceType, d.Group, d.Tags, d.Status, d.CreatedAt, d.UpdatedAt, d.LastSeen, d.Release, d.BatteryPercent, d.Imei,
-        withAttributes ? d.AllAttributes().Select(AttributeResponse.From).ToList() : null);
+        withAttributes ? d.AllAttributes().Select(AttributeResponse.From).ToList() : null, d.InvalidReports);
 }

@@ -10,7 +10,7 @@ namespace ServerlessFleet.Shared.Actions;
 public sealed record DeliveryMessage(string TenantId, string ActionId, IReadOnlyList<string> Serials);
 
 /// <summary>Delivery, confirmation, cancellation and expiry of device actions; the bulk orchestration drives it.</summary>
-public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetStorage storage, BlobLinks links, TimeProvider clock)
+public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetStorage storage, BlobLinks links, Devices.DeviceTimeline timeline, TimeProvider clock)
 {
     public const string DeliveryQueue = "device-actions";
     public const string ScreenshotContainer = "screenshots";
@@ -45,6 +45,10 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
         });
         foreach (var partition in delivered.GroupBy(d => ActionStore.RecordPartition(action.TenantId, action.Id, d.Key)))
             await MarkDeliveredAsync(action, partition.ToDictionary(d => d.Key, d => d.Value), ct);
+        await Parallel.ForEachAsync(delivered, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (d, token) =>
+            await timeline.AppendAsync(action.TenantId, d.Key, Devices.TimelineDecisions.Action, action.Id,
+                d.Value.Seq is { } seq ? Devices.TimelineDecisions.Delivered : Devices.TimelineDecisions.Failed,
+                d.Value.Seq is { } s2 ? $"{action.Type} delivered to the inbox (seq {s2})" : $"{action.Type} not delivered: the device is gone", token));
     }
 
     private async Task<JsonObject> ParametersAsync(DeviceAction action, string serial, CancellationToken ct)
@@ -94,6 +98,9 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
                 : r with { Status = status, FailedAt = now, Result = detail, Seq = seq };
         }, ct) ?? throw FleetException.NotFound("Action", actionId);
         await inbox.SetStatusAsync(tenantId, serial, seq, updated.Status, ct);
+        if (updated.SucceededAt == now || updated.FailedAt == now)
+            await timeline.AppendAsync(tenantId, serial, Devices.TimelineDecisions.Action, actionId, Devices.TimelineDecisions.Confirmed,
+                $"the device confirmed {updated.Status}{(detail is null ? "" : $": {detail}")}", ct);
         return updated;
     }
 
@@ -108,6 +115,11 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
             var ended = await UpdateRecordAsync(tenantId, actionId, record.Serial, r => DeviceActionStatuses.IsFinal(r.Status) || (pendingOnly && r.Status != DeviceActionStatuses.Pending) ? null
                 : status == DeviceActionStatuses.TimedOut ? r with { Status = status, TimedOutAt = now } : r with { Status = status, CanceledAt = now }, token);
             if (ended?.Seq is { } seq && ended.Status == status) await inbox.SetStatusAsync(tenantId, record.Serial, seq, status, token);
+            if (ended is not null && (ended.TimedOutAt == now || ended.CanceledAt == now))
+                await timeline.AppendAsync(tenantId, record.Serial, Devices.TimelineDecisions.Action, actionId,
+                    status == DeviceActionStatuses.TimedOut ? Devices.TimelineDecisions.TimedOut : Devices.TimelineDecisions.Aborted,
+                    status == DeviceActionStatuses.TimedOut ? "no answer before the action expired"
+                    : pendingOnly ? "withdrawn before delivery: the action stopped at its failure threshold" : "canceled by request", token);
         });
         return open.Count;
     }

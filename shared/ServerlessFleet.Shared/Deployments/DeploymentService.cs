@@ -9,7 +9,7 @@ namespace ServerlessFleet.Shared.Deployments;
 /// reports with retries, timeouts, abort and decommission. The orchestration decides when; this does it, idempotently,
 /// so a step repeated after a crash changes nothing twice.
 /// </summary>
-public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQueues queues, TimeProvider clock)
+public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQueues queues, DeviceTimeline timeline, TimeProvider clock)
 {
     private const int Parallelism = 16;
 
@@ -45,6 +45,7 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
             return false;
         }
         var assignedAt = c.After.Current?.DeploymentId == deployment.Id ? c.After.Current.AssignedAt : null;
+        if (record.OfferedAt is null) await RecordOfferAsync(deployment, record, c.After, ct);
         await UpdateRecordAsync(deployment.TenantId, deployment.Id, serial, r => r.OfferedAt is not null && r.AssignedAt == assignedAt ? null
             : r with { OfferedAt = r.OfferedAt ?? now, AssignedAt = r.AssignedAt ?? assignedAt, Attempts = Math.Max(r.Attempts, 1) }, ct);
         if (c.Before.Deployments.Current is { } displaced && displaced.DeploymentId != c.After.Current?.DeploymentId)
@@ -55,6 +56,23 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         }
         return true;
     }
+
+    private Task RecordOfferAsync(Deployment deployment, DeviceDeployment record, DeviceDeploymentQueue queue, CancellationToken ct)
+    {
+        var phase = $"phases[{record.Phase}]";
+        var (decision, reason) = queue.Current?.DeploymentId != deployment.Id
+            ? (TimelineDecisions.Queued, $"{phase}: the device is busy with deployment {queue.Current?.DeploymentId}; this one waits behind it")
+            : deployment.RollbackOf is { } rolledBack
+                ? (TimelineDecisions.RolledBack, $"offered the rollback release ({Release(deployment)}): deployment {rolledBack} was aborted by its gate or threshold")
+                : (TimelineDecisions.Offered, $"{phase}: {Release(deployment)}, targeted by {Targeting(deployment.Target)}");
+        return timeline.AppendAsync(deployment.TenantId, record.Serial, TimelineDecisions.Deployment, deployment.Id, decision, reason, ct);
+    }
+
+    private static string Release(Deployment deployment) => string.Join(", ", deployment.Artifacts.Select(a => $"{a.Name} {a.Version}").Distinct());
+
+    public static string Targeting(DeploymentTarget target) =>
+        target.Group is { } group ? $"group {group}" : target.Filter is { } filter ? $"filter {string.Join(", ", filter.Select(f => $"{f.Key}={f.Value}"))}"
+        : target.All ? "all devices" : "device list";
 
     /// <summary>A device's status report for its current deployment (Mender's state machine; retries on failure).</summary>
     public async Task ReportAsync(Device device, string deploymentId, string status, string? substate, CancellationToken ct)
@@ -69,8 +87,10 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
             slot = null;
         }
         DeviceDeployment? finished = null;
+        DeviceDeployment? retried = null;
         await UpdateRecordAsync(device.TenantId, deploymentId, device.Serial, r =>
         {
+            (finished, retried) = (null, null);
             switch (DeviceDeploymentStatuses.Check(r.Status, status))
             {
                 case DeviceDeploymentStatuses.Verdict.Closed:
@@ -86,13 +106,30 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
             // The device row is the truth about what is current; the record may not carry the stamp yet.
             var next = r with { Status = status, Substate = substate, LastReportAt = now, StartedAt = r.StartedAt ?? now, AssignedAt = r.AssignedAt ?? slot.AssignedAt ?? now };
             if (status == DeviceDeploymentStatuses.Failure && r.Attempts <= slot.Retries)
-                next = Reoffer(next, now, substate ?? "failed; retrying");
+                retried = next = Reoffer(next, now, substate ?? "failed; retrying");
             else if (DeviceDeploymentStatuses.IsFinal(status)) next = next with { FinishedAt = now };
             finished = DeviceDeploymentStatuses.IsFinal(next.Status) ? next : null;
+            if (finished is not null) retried = null;
             return next;
         }, ct, record);
         if (finished is not null)
+        {
             await LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device, DeviceDeploymentStatuses.IsSuccessful(finished.Status) ? slot!.Artifact : null);
+            await timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, finished.Status switch
+            {
+                DeviceDeploymentStatuses.Success => TimelineDecisions.Installed,
+                DeviceDeploymentStatuses.AlreadyInstalled => TimelineDecisions.Skipped,
+                _ => TimelineDecisions.Failed,
+            }, finished.Status switch
+            {
+                DeviceDeploymentStatuses.Success => $"reported success: runs {slot!.Artifact.Name} {slot.Artifact.Version}",
+                DeviceDeploymentStatuses.AlreadyInstalled => $"already installed: the device runs {slot!.Artifact.Name} {slot.Artifact.Version}",
+                _ => $"reported failure{(substate is null ? "" : $": {substate}")}; no retries left",
+            }, ct);
+        }
+        else if (retried is { } again)
+            await timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, TimelineDecisions.Retried,
+                $"reported failure{(substate is null ? "" : $": {substate}")}; offered again (attempt {again.Attempts} of {slot!.Retries + 1})", ct);
         else if (slot is { Started: false })
             await queues.ChangeAsync(device.TenantId, device.Serial, d => d.Deployments.MarkStarted(deploymentId), ct, device);
     }
@@ -126,6 +163,8 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         await UpdateRecordAsync(device.TenantId, deploymentId, device.Serial, r => DeviceDeploymentStatuses.IsFinal(r.Status) ? null
             : r with { Status = DeviceDeploymentStatuses.NoArtifact, FinishedAt = now, Substate = $"no artifact for device type {device.DeviceType}" }, ct);
         await LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device);
+        await timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, TimelineDecisions.Skipped,
+            $"incompatible: no artifact for device type {device.DeviceType ?? "(none)"}", ct);
     }
 
     /// <summary>Devices that have not finished within the timeout fail (or are offered again while retries remain).</summary>
@@ -139,28 +178,41 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         await Parallel.ForEachAsync(late, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (record, token) =>
         {
             var failed = false;
+            DeviceDeployment? changed = null;
             await UpdateRecordAsync(deployment.TenantId, deployment.Id, record.Serial, r =>
             {
+                (failed, changed) = (false, null);
                 if (DeviceDeploymentStatuses.IsFinal(r.Status) || r.AssignedAt is not { } assigned || assigned >= deadline) return null;
-                if (r.Attempts <= deployment.Policy.Retries) return Reoffer(r, now, "timed out; retrying");
+                if (r.Attempts <= deployment.Policy.Retries) return changed = Reoffer(r, now, "timed out; retrying");
                 failed = true;
-                return r with { Status = DeviceDeploymentStatuses.Failure, Substate = "timed out", FinishedAt = now };
+                return changed = r with { Status = DeviceDeploymentStatuses.Failure, Substate = "timed out", FinishedAt = now };
             }, token);
             if (failed) await LeaveDeviceAsync(deployment.TenantId, record.Serial, deployment.Id, token);
+            if (changed is not null)
+                await timeline.AppendAsync(deployment.TenantId, record.Serial, TimelineDecisions.Deployment, deployment.Id,
+                    failed ? TimelineDecisions.TimedOut : TimelineDecisions.Retried,
+                    failed ? $"no final report within {minutes:0.##} min; failed" : $"no final report within {minutes:0.##} min; offered again (attempt {changed.Attempts})", token);
         });
         return late.Count;
     }
 
     /// <summary>Every device not final yet is aborted: not started → never starts; in progress → its reports are refused (409).</summary>
-    public async Task<int> AbortAsync(string tenantId, string deploymentId, CancellationToken ct)
+    /// <param name="reason">Who or what aborted it (an operator's request, the failure threshold, the health gate), for each device's timeline.</param>
+    public async Task<int> AbortAsync(string tenantId, string deploymentId, string reason, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var open = (await store.RecordsAsync(tenantId, deploymentId, null, ct)).Where(r => !DeviceDeploymentStatuses.IsFinal(r.Status)).ToList();
         await Parallel.ForEachAsync(open, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct }, async (record, token) =>
         {
-            await UpdateRecordAsync(tenantId, deploymentId, record.Serial, r => DeviceDeploymentStatuses.IsFinal(r.Status) ? null
-                : r with { Status = DeviceDeploymentStatuses.Aborted, FinishedAt = now }, token);
+            var aborted = false;
+            await UpdateRecordAsync(tenantId, deploymentId, record.Serial, r =>
+            {
+                aborted = !DeviceDeploymentStatuses.IsFinal(r.Status);
+                return aborted ? r with { Status = DeviceDeploymentStatuses.Aborted, FinishedAt = now } : null;
+            }, token);
             if (record.OfferedAt is not null) await LeaveDeviceAsync(tenantId, record.Serial, deploymentId, token);
+            if (aborted)
+                await timeline.AppendAsync(tenantId, record.Serial, TimelineDecisions.Deployment, deploymentId, TimelineDecisions.Aborted, reason, token);
         });
         return open.Count;
     }

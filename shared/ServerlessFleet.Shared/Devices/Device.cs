@@ -48,6 +48,9 @@ public sealed record Device(
     /// <summary>The device's current deployment and the ones waiting behind it.</summary>
     public DeviceDeploymentQueue Deployments { get; init; } = DeviceDeploymentQueue.Empty;
 
+    /// <summary>Invalid reports in a row (refused with 400 or 409); its polls are told to wait longer until a valid one.</summary>
+    public int InvalidReports { get; init; }
+
     /// <summary>Individually revoked tokens that have not expired yet.</summary>
     public IReadOnlyList<RevokedToken> RevokedTokens { get; init; } = [];
 

@@ -31,6 +31,7 @@ public static class DeviceEntity
             ["Imei"] = d.Imei,
             ["TokensValidAfter"] = d.TokensValidAfter,
             ["InboxSeq"] = d.InboxSeq,
+            [InvalidReportsColumn] = d.InvalidReports,
             ["RevokedTokens"] = d.RevokedTokens.Count == 0 ? null : JsonSerializer.Serialize(d.RevokedTokens),
             [DeploymentsColumn] = DeploymentsValue(d.Deployments),
         };
@@ -63,6 +64,7 @@ public static class DeviceEntity
         {
             TokensValidAfter = e.GetDateTimeOffset("TokensValidAfter"),
             InboxSeq = e.GetInt64("InboxSeq") ?? 0,
+            InvalidReports = e.GetInt32(InvalidReportsColumn) ?? 0,
             RevokedTokens = e.GetString("RevokedTokens") is { Length: > 0 } revoked ? JsonSerializer.Deserialize<List<RevokedToken>>(revoked)! : [],
             Deployments = e.GetString(DeploymentsColumn) is { Length: > 0 } deployments
                 ? JsonSerializer.Deserialize<DeviceDeploymentQueue>(deployments)! : DeviceDeploymentQueue.Empty,
@@ -70,6 +72,7 @@ public static class DeviceEntity
     }
 
     public const string DeploymentsColumn = "Deployments";
+    public const string InvalidReportsColumn = "InvalidReports";
 
     /// <summary>Empty rather than null when there is none, so that a merge clears the column.</summary>
     public static string DeploymentsValue(DeviceDeploymentQueue queue) => queue.IsEmpty ? "" : JsonSerializer.Serialize(queue);

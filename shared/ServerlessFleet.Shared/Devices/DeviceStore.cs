@@ -84,6 +84,11 @@ public sealed class DeviceStore(FleetStorage storage, TimeProvider clock)
         return after is null ? throw FleetException.NotFound("Device", serial) : (before!, after with { ETag = written });
     }
 
+    /// <summary>Sets the device's count of invalid reports in a row; one merge of one column, no read.</summary>
+    public Task SetInvalidReportsAsync(string tenantId, string serial, int count, CancellationToken ct) =>
+        Table.UpdateEntityAsync(new TableEntity(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow) { [DeviceEntity.InvalidReportsColumn] = count },
+            ETag.All, TableUpdateMode.Merge, ct);
+
     /// <summary>Records that the device was seen; one merge of one column, no read.</summary>
     public Task RecordSeenAsync(string tenantId, string serial, DateTimeOffset at, CancellationToken ct) =>
         Table.UpdateEntityAsync(new TableEntity(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow) { ["LastSeen"] = at },

@@ -58,4 +58,13 @@ public sealed class HealthGateDecisionsTests
         var options = new FleetOptions { DevicePollSeconds = 300, DeploymentPollSeconds = 60, PollJitterPercent = 20 };
         Assert.All(Enumerable.Range(0, 1000).Select(_ => PollIntervals.Next(options, deploymentPending: true, random)), d => Assert.InRange(d, 48, 72));
     }
+
+    [Fact]
+    public void Each_invalid_report_in_a_row_doubles_the_interval_up_to_the_cap()
+    {
+        var options = new FleetOptions { DevicePollSeconds = 300, DeploymentPollSeconds = 60, MaxPollBackoffSeconds = 3600 };
+        Assert.Equal([300, 600, 1200, 2400, 3600, 3600], Enumerable.Range(0, 6).Select(n => PollIntervals.Base(options, false, n)));
+        Assert.Equal([60, 120, 240], Enumerable.Range(0, 3).Select(n => PollIntervals.Base(options, true, n)));
+        Assert.Equal(3600, PollIntervals.Base(options, false, 1000));
+    }
 }
