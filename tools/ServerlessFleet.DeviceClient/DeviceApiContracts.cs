@@ -2,8 +2,11 @@ using System.Text.Json.Nodes;
 
 namespace ServerlessFleet.DeviceClient;
 
-/// <summary>What an authentication attempt gave: 200 with a token, or 401 while pending or rejected.</summary>
-public sealed record AuthAttempt(System.Net.HttpStatusCode Status, string? Token, DateTimeOffset? ExpiresAt);
+/// <summary>
+/// What an authentication attempt gave: 200 with a token, or 401 while pending or rejected, with when to ask again
+/// (<see cref="RetryAfter"/>: it grows as the wait does).
+/// </summary>
+public sealed record AuthAttempt(System.Net.HttpStatusCode Status, string? Token, DateTimeOffset? ExpiresAt, TimeSpan? RetryAfter = null);
 
 /// <summary>What the device runs now; the server uses it to skip an update already installed or of another type.</summary>
 public sealed record InstalledSoftware(string? ArtifactName = null, string? ArtifactVersion = null, string? DeviceType = null);

@@ -50,7 +50,7 @@ public sealed class FleetDeviceClient(HttpClient http, string tenantToken, strin
             Token = token.Token;
             TokenExpiresAt = token.ExpiresAt;
         }
-        return new AuthAttempt(response.StatusCode, Token, TokenExpiresAt);
+        return new AuthAttempt(response.StatusCode, Token, TokenExpiresAt, response.Headers.RetryAfter?.Delta);
     }
 
     /// <summary>Sends an arbitrary auth request (tampered bodies and foreign signatures are refused with 401).</summary>

@@ -26,6 +26,7 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : HttpFunctionM
             else logger.LogInformation("Request failed with {Category}: {Message}", category, message);
             http.Response.Clear();
             if (category == ErrorCategory.Unavailable) http.Response.Headers.RetryAfter = RetryAfterSeconds.ToString();
+            if (e is FleetException { RetryAfterSeconds: { } retry }) http.Response.Headers.RetryAfter = retry.ToString(System.Globalization.CultureInfo.InvariantCulture);
             await ErrorResponses.WriteAsync(http, category, message, errors);
             Responded(function);
             return;

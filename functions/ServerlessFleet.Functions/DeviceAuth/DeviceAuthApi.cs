@@ -67,7 +67,8 @@ public static class DeviceAuthApi
 
     internal static readonly JsonDocumentOptions UniqueKeys = new() { AllowDuplicateProperties = false };
 
-    private static async Task<IResult> AuthenticateAsync(HttpContext context, TenantStore tenants, DeviceAdmission admission, CancellationToken ct)
+    private static async Task<IResult> AuthenticateAsync(HttpContext context, TenantStore tenants, DeviceAdmission admission,
+        Microsoft.Extensions.Options.IOptions<ServerlessFleet.Shared.FleetOptions> options, CancellationToken ct)
     {
         var body = await ReadBodyAsync(context.Request, ct);
         var signature = TryBase64(context.Request.Headers[SignatureHeader].ToString())
@@ -94,8 +95,8 @@ public static class DeviceAuthApi
         return result.Outcome switch
         {
             AuthOutcome.Accepted => TypedResults.Ok(new DeviceTokenResponse(result.Token!.Token, result.Token.ExpiresAt)),
-            AuthOutcome.Pending => throw FleetException.Unauthenticated("The device is pending admission."),
-            _ => throw FleetException.Unauthenticated("The device is not admitted."),
+            AuthOutcome.Pending => throw AdmissionRetry.NotAdmitted(result, options.Value, "The device is pending admission."),
+            _ => throw AdmissionRetry.NotAdmitted(result, options.Value, "The device is not admitted."),
         };
     }
 

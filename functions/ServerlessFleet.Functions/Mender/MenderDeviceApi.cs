@@ -143,7 +143,7 @@ public static class MenderDeviceApi
         var result = await admission.AuthenticateAsync(tenant, serial, identity, key, ct);
         return result.Outcome == AuthOutcome.Accepted
             ? Results.Text(result.Token!.Token, "application/jwt")
-            : throw FleetException.Unauthenticated(result.Outcome == AuthOutcome.Pending ? "device unauthorized: pending admission." : "device unauthorized.");
+            : throw AdmissionRetry.NotAdmitted(result, options.Value, result.Outcome == AuthOutcome.Pending ? "device unauthorized: pending admission." : "device unauthorized.");
     }
 
     private static Task<IResult> NextFromQueryAsync([FromQuery(Name = "artifact_name")] string? artifactName, [FromQuery(Name = "device_type")] string? deviceType,

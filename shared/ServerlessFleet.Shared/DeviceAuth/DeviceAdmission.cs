@@ -12,7 +12,8 @@ namespace ServerlessFleet.Shared.DeviceAuth;
 
 public enum AuthOutcome { Accepted, Pending, Rejected }
 
-public sealed record AuthResult(AuthOutcome Outcome, DeviceToken? Token);
+/// <param name="Waiting">How long the device has been waiting for admission (pending) or since it was rejected.</param>
+public sealed record AuthResult(AuthOutcome Outcome, DeviceToken? Token, TimeSpan Waiting = default);
 
 /// <summary>
 /// Mender-style device admission. Auth sets live in the device's own partition of the <c>devices</c> table
@@ -41,9 +42,9 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, T
                             [new AuthSet(key.Fingerprint, serial, identity, key.Pem, key.Type, AuthSetStatuses.Pending, clock.GetUtcNow(), clock.GetUtcNow())], identity, ct);
                         return new AuthResult(AuthOutcome.Pending, null);
                     case AuthSetStatuses.Pending:
-                        return new AuthResult(AuthOutcome.Pending, null);
+                        return new AuthResult(AuthOutcome.Pending, null, clock.GetUtcNow() - set.Set.CreatedAt);
                     case AuthSetStatuses.Rejected:
-                        return new AuthResult(AuthOutcome.Rejected, null);
+                        return new AuthResult(AuthOutcome.Rejected, null, clock.GetUtcNow() - set.Set.UpdatedAt);
                     case AuthSetStatuses.Preauthorized:
                         await EnsureCapacityAsync(tenant, device, ct);
                         await CommitAsync(tenant.TenantId, serial, device, sets, Accept(sets, set.Set.Id), identity, ct);

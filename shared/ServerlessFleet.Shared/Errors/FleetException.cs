@@ -12,6 +12,9 @@ public sealed class FleetException(
     public ErrorCategory Category { get; } = category;
     public IReadOnlyDictionary<string, string[]>? Errors { get; } = errors;
 
+    /// <summary>When to try again, sent as <c>Retry-After</c> (seconds).</summary>
+    public int? RetryAfterSeconds { get; init; }
+
     public static FleetException Validation(string field, string message) =>
         new(ErrorCategory.Validation, message, new Dictionary<string, string[]> { [field] = [message] });
 

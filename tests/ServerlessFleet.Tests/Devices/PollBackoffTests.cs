@@ -22,6 +22,18 @@ public sealed class PollBackoffTests() : TenantScopedTests("backoff")
         Assert.All(await PollAftersAsync(device, 20), s => Assert.InRange(s, 4, 6));
     }
 
+    [Fact]
+    public async Task A_device_waiting_for_admission_is_told_to_wait_as_long_as_it_has_waited()
+    {
+        var device = await TestDevices.NewAsync(Tenant);
+        var first = await device.AuthenticateAsync();
+        Assert.Equal((HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(5)), (first.Status, first.RetryAfter));
+        await Task.Delay(TimeSpan.FromSeconds(7));
+        var later = await device.AuthenticateAsync();
+        Assert.Equal(HttpStatusCode.Unauthorized, later.Status);
+        Assert.InRange(later.RetryAfter!.Value.TotalSeconds, 7, 15);
+    }
+
     private async Task<System.Text.Json.JsonElement> DeviceAsync(string serial) =>
         await (await (await Owner.GetAsync($"/api/v1/devices/{serial}")).AssertStatusAsync(HttpStatusCode.OK)).JsonAsync();
 
