@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using ServerlessFleet.Shared.Artifacts;
+
 namespace ServerlessFleet.Shared.Mender;
 
 public sealed record MenderPayloadFile(string Name, long Size, string Sha256);
@@ -75,9 +77,9 @@ public static class MenderArtifactReader
             else if (name.StartsWith("header.tar", StringComparison.Ordinal))
             {
                 if (version is null || manifest is null) throw new MenderArtifactException("version and manifest must come before the header.");
-                await using var hashing = new Sha256ReadStream(entry.DataStream!);
+                await using var hashing = new HashingStream(entry.DataStream!, long.MaxValue);
                 header = await ReadHeaderAsync(Decompressed(hashing, name["header.tar".Length..]), version.Value, ct);
-                computed[name] = await hashing.FinishAsync(ct);
+                computed[name] = await FinishAsync(hashing, ct);
             }
             else if (name.StartsWith("data/", StringComparison.Ordinal))
             {
@@ -88,11 +90,11 @@ public static class MenderArtifactReader
                 {
                     if (file.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile)) continue;
                     if (files.Count == MaxPayloadFiles) throw new MenderArtifactException($"an artifact holds at most {MaxPayloadFiles} payload files.");
-                    await using var hashing = new Sha256ReadStream(file.DataStream ?? Stream.Null);
-                    var sha = await hashing.FinishAsync(ct);
+                    await using var hashing = new HashingStream(file.DataStream ?? Stream.Null, long.MaxValue);
+                    var sha = await FinishAsync(hashing, ct);
                     var path = $"data/{index}/{file.Name}";
                     computed[path] = sha;
-                    files.Add(new MenderPayloadFile(file.Name, hashing.Length, sha));
+                    files.Add(new MenderPayloadFile(file.Name, hashing.BytesRead, sha));
                 }
             }
         }
@@ -195,50 +197,13 @@ public static class MenderArtifactReader
 
     private static string Sha(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
-    /// <summary>Hashes what is read through it; <see cref="FinishAsync"/> reads the rest and returns the sha256.</summary>
-    private sealed class Sha256ReadStream(Stream inner) : Stream
+    /// <summary>Reads what is left of an entry through its hasher (a decompressor may stop short of the end): the sha256 of all of it.</summary>
+    private static async Task<string> FinishAsync(HashingStream hashing, CancellationToken ct)
     {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private long _length;
-
-        public override long Length => _length;
-
-        public async Task<string> FinishAsync(CancellationToken ct)
-        {
-            var buffer = new byte[81920];
-            while (await ReadAsync(buffer, ct) > 0) { }
-            return Convert.ToHexStringLower(_hash.GetHashAndReset());
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Account(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
-            Account((await inner.ReadAsync(buffer, ct)) is var read ? buffer.Span[..read] : default);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-
-        private int Account(ReadOnlySpan<byte> data)
-        {
-            _length += data.Length;
-            _hash.AppendData(data);
-            return data.Length;
-        }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Position { get => _length; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) _hash.Dispose();
-            base.Dispose(disposing);
-        }
+        await hashing.CopyToAsync(Stream.Null, ct);
+        return hashing.Sha256Hex();
     }
+
 }
 
 /// <summary>An artifact's metadata from the Mender Artifact itself; form fields may add to it but not contradict it.</summary>

@@ -110,25 +110,11 @@ public sealed partial class DeviceClientTests() : DeploymentTestBase("client")
         (await (await Owner.GetAsync($"/api/v1/devices/{serial}/actions")).JsonAsync()).GetProperty("data").EnumerateArray()
             .Select(a => a.GetProperty("status").GetString()).SingleOrDefault();
 
-    private static async Task<(int Exit, string Output)> RunExampleAsync(params string[] args)
+    private static Task<(int Exit, string Output)> RunExampleAsync(params string[] args)
     {
         var program = Path.Combine(LocalHostProcess.BuildOutput("tools/ServerlessFleet.DeviceClient.Example", "ServerlessFleet.DeviceClient.Example"),
             "ServerlessFleet.DeviceClient.Example.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(program);
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
-        return (process.ExitCode, await output + await errors);
+        return ChildProcess.RunAsync(new ProcessStartInfo("dotnet", [program, .. args]), TimeSpan.FromSeconds(90));
     }
 
     [GeneratedRegex("```csharp\\n(.*?)```", RegexOptions.Singleline)]

@@ -21,8 +21,6 @@ public sealed partial class WalkthroughTests
         var start = new ProcessStartInfo("bash", ["-c", script.Groups[1].Value])
         {
             WorkingDirectory = root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
             Environment =
             {
                 ["API"] = server.BaseAddress.ToString().TrimEnd('/'),
@@ -30,19 +28,8 @@ public sealed partial class WalkthroughTests
                 ["TENANT"] = $"walk-{Guid.NewGuid():n}"[..20],
             },
         };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(4));
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
-        var printed = await output + await errors;
-        Assert.True(process.ExitCode == 0, printed);
+        var (exit, printed) = await ChildProcess.RunAsync(start, TimeSpan.FromMinutes(4));
+        Assert.True(exit == 0, printed);
 
         Assert.Contains("installed kiosk-os 2.0", printed);
         Assert.Contains("action 1: reboot", printed);
