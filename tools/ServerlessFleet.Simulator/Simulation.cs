@@ -1,0 +1,261 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ServerlessFleet.DeviceClient;
+
+namespace ServerlessFleet.Simulator;
+
+public sealed record SimulationOptions
+{
+    public required Uri BaseUrl { get; init; }
+    /// <summary>An API key that may admit devices (fleet:manager) and, for the scenario, upload (registry:admin), deploy and act.</summary>
+    public required string ApiKey { get; init; }
+    public int Devices { get; init; } = 10;
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(30);
+    public double JitterPercent { get; init; } = 20;
+    public bool HonourPollAfter { get; init; } = true;
+    public double FailurePercent { get; init; }
+    public double SilencePercent { get; init; }
+    public double TelemetryPerHour { get; init; }
+    public double InventoryPerHour { get; init; }
+    /// <summary>How long devices run; with a rollout or an action, they stop earlier once both are over.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromMinutes(1);
+    public bool Rollout { get; init; }
+    public int Phases { get; init; } = 2;
+    public string? Action { get; init; }
+    /// <summary>Download and verify every artifact; false checks the link only (its first byte), for fleets too large to download for.</summary>
+    public bool DownloadArtifacts { get; init; } = true;
+    public string Prefix { get; init; } = "sim";
+    public int Seed { get; init; } = Environment.TickCount;
+}
+
+public sealed record SimulationSummary(int Devices, double Seconds, int Requests, int Errors, int Installed, int Failed, int Silent, int ActionsConfirmed,
+    string? DeploymentId, string? DeploymentStatus, string? ActionId, string? ActionStatus, IReadOnlyList<RouteFigures> Routes);
+
+/// <summary>Live counters for the progress display.</summary>
+public sealed class SimulationCounters
+{
+    private int _installed, _failed, _silent, _confirmed;
+    public int Installed => _installed;
+    public int Failed => _failed;
+    public int Silent => _silent;
+    public int Confirmed => _confirmed;
+    public void Count(InstallOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case InstallOutcome.Success: Interlocked.Increment(ref _installed); break;
+            case InstallOutcome.Failure: Interlocked.Increment(ref _failed); break;
+            default: Interlocked.Increment(ref _silent); break;
+        }
+    }
+    public void Confirm() => Interlocked.Increment(ref _confirmed);
+}
+
+/// <summary>
+/// A fleet of simulated devices against one API: onboarded by preauthorization, then each polling with jitter (or as
+/// the server says), installing what it is offered with the configured failure and silence rates, confirming actions,
+/// and sending telemetry and inventory at their rates. Every device request is timed per route.
+/// </summary>
+public sealed class Simulation(SimulationOptions options)
+{
+    public const string DeviceType = "sim-board";
+    public Measurements Measurements { get; } = new();
+    public SimulationCounters Counters { get; } = new();
+
+    public async Task<SimulationSummary> RunAsync(CancellationToken ct)
+    {
+        var started = DateTimeOffset.UtcNow;
+        using var devicesHttp = new HttpClient(new MeasuringHandler(Measurements)) { BaseAddress = options.BaseUrl, Timeout = TimeSpan.FromSeconds(100) };
+        using var operatorHttp = new HttpClient { BaseAddress = options.BaseUrl, Timeout = TimeSpan.FromSeconds(100) };
+        operatorHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
+        var run = $"{options.Prefix}-{started:HHmmss}{options.Seed & 0xffff:x4}";
+
+        var devices = await OnboardAsync(operatorHttp, devicesHttp, run, ct);
+        var deployment = options.Rollout ? await StartRolloutAsync(operatorHttp, devices, run, ct) : null;
+        var action = options.Action is { } type ? await StartActionAsync(operatorHttp, devices, type, ct) : null;
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        stop.CancelAfter(options.Duration);
+        var fleet = devices.Select((d, i) => RunDeviceAsync(d, new Random(options.Seed + i), stop.Token)).ToList();
+        if (deployment is not null || action is not null)
+            await WaitOverAsync(operatorHttp, deployment, action, stop);
+        await stop.CancelAsync();
+        await Task.WhenAll(fleet);
+
+        var deploymentStatus = deployment is null ? null : (await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/deployments/{deployment}", CancellationToken.None))?["status"]?.GetValue<string>();
+        var actionStatus = action is null ? null : (await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/actions/{action}", CancellationToken.None))?["status"]?.GetValue<string>();
+        return new SimulationSummary(devices.Count, (DateTimeOffset.UtcNow - started).TotalSeconds, Measurements.Requests, Measurements.Errors, Counters.Installed,
+            Counters.Failed, Counters.Silent, Counters.Confirmed, deployment, deploymentStatus, action, actionStatus, Measurements.Figures());
+    }
+
+    private async Task<IReadOnlyList<FleetDeviceClient>> OnboardAsync(HttpClient operatorHttp, HttpClient devicesHttp, string run, CancellationToken ct)
+    {
+        var tenant = await operatorHttp.GetFromJsonAsync<JsonObject>("/api/v1/tenants/current", ct);
+        var tenantToken = tenant?["tenantToken"]?.GetValue<string>() ?? throw new InvalidOperationException("The API key cannot see the tenant token (fleet:manager needed).");
+        var devices = new FleetDeviceClient[options.Devices];
+        await Parallel.ForEachAsync(Enumerable.Range(0, options.Devices), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, token) =>
+        {
+            var serial = $"{run}-{i:D5}";
+            var key = DeviceKey.Generate(KeyAlgorithm.Ed25519);
+            var identity = new JsonObject { ["device_type"] = DeviceType };
+            (await operatorHttp.PostAsJsonAsync("/api/v1/device-auth/preauthorize",
+                new { identity = new JsonObject { ["serial"] = serial, ["device_type"] = DeviceType }, publicKey = key.PublicKeyPem }, token)).EnsureSuccessStatusCode();
+            var device = new FleetDeviceClient(devicesHttp, tenantToken, serial, key, identity);
+            var auth = await device.AuthenticateAsync(token);
+            if (auth.Token is null) throw new InvalidOperationException($"Device {serial} was not admitted ({(int)auth.Status}).");
+            devices[i] = device;
+        });
+        return devices;
+    }
+
+    private async Task<string> StartRolloutAsync(HttpClient operatorHttp, IReadOnlyList<FleetDeviceClient> devices, string run, CancellationToken ct)
+    {
+        var payload = new byte[64 * 1024];
+        new Random(options.Seed).NextBytes(payload);
+        var file = new ByteArrayContent(payload);
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var form = new MultipartFormDataContent
+        {
+            { new StringContent($"{options.Prefix}-fw"), "name" }, { new StringContent(run), "version" }, { new StringContent("firmware"), "kind" },
+            { new StringContent(DeviceType), "deviceTypesCompatible" }, { file, "file", "firmware.img" },
+        };
+        (await operatorHttp.PostAsync("/api/v1/artifacts", form, ct)).EnsureSuccessStatusCode();
+        var phases = Math.Clamp(options.Phases, 1, devices.Count);
+        var perPhase = devices.Count / phases;
+        var created = await operatorHttp.PostAsJsonAsync("/api/v1/deployments", new
+        {
+            name = $"{run} rollout", release = new { name = $"{options.Prefix}-fw", version = run }, target = new { devices = devices.Select(d => d.Serial) },
+            phases = Enumerable.Range(0, phases).Select(p => p < phases - 1 ? (object)new { batchSize = perPhase } : new { }).ToList(),
+        }, ct);
+        created.EnsureSuccessStatusCode();
+        return (await created.Content.ReadFromJsonAsync<JsonObject>(ct))!["id"]!.GetValue<string>();
+    }
+
+    private static async Task<string> StartActionAsync(HttpClient operatorHttp, IReadOnlyList<FleetDeviceClient> devices, string type, CancellationToken ct)
+    {
+        var ids = new List<string>();
+        foreach (var chunk in devices.Chunk(500))
+        {
+            var created = await operatorHttp.PostAsJsonAsync("/api/v1/actions", new { type, devices = chunk.Select(d => d.Serial) }, ct);
+            created.EnsureSuccessStatusCode();
+            ids.Add((await created.Content.ReadFromJsonAsync<JsonObject>(ct))!["id"]!.GetValue<string>());
+        }
+        return ids[0];
+    }
+
+    /// <summary>Until the rollout and the action are over (or the duration ends).</summary>
+    private static async Task WaitOverAsync(HttpClient operatorHttp, string? deployment, string? action, CancellationTokenSource stop)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var deploymentOver = deployment is null || (await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/deployments/{deployment}", stop.Token))?["status"]?.GetValue<string>()
+                    is "finished" or "aborted";
+                var actionOver = action is null || (await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/actions/{action}", stop.Token))?["status"]?.GetValue<string>()
+                    is "succeeded" or "failed" or "partially_failed" or "canceled";
+                if (deploymentOver && actionOver) return;
+                await Task.Delay(TimeSpan.FromSeconds(1), stop.Token);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+    }
+
+    private async Task RunDeviceAsync(FleetDeviceClient device, Random random, CancellationToken stop)
+    {
+        var installed = new InstalledSoftware("factory", null, DeviceType);
+        var handled = new HashSet<string>(StringComparer.Ordinal);
+        long afterSeq = 0;
+        var nextTelemetry = DateTimeOffset.UtcNow + Exponential(random, options.TelemetryPerHour);
+        var nextInventory = DateTimeOffset.UtcNow + Exponential(random, options.InventoryPerHour);
+        // Devices of a fleet do not start in the same instant.
+        await Delay(TimeSpan.FromSeconds(random.NextDouble() * Math.Min(options.PollInterval.TotalSeconds, 5)), stop);
+        while (!stop.IsCancellationRequested)
+        {
+            TimeSpan? serverSaid = null;
+            try
+            {
+                var poll = await device.PollAsync(installed, stop);
+                serverSaid = options.HonourPollAfter ? poll.PollAfter : null;
+                if (poll.Deployment is { } offer && handled.Add(offer.DeploymentId))
+                {
+                    var outcome = DeviceBehaviour.Choose(random, options.FailurePercent, options.SilencePercent);
+                    if (await InstallAsync(device, offer, outcome, stop)) Counters.Count(outcome);
+                    if (outcome == InstallOutcome.Success) installed = installed with { ArtifactName = offer.Artifact.Name, ArtifactVersion = offer.Artifact.Version };
+                }
+                foreach (var action in await device.GetActionsAsync(afterSeq, stop))
+                {
+                    await device.ReportActionResultAsync(action.ActionId, succeeded: true, $"{action.Type} done", stop);
+                    afterSeq = Math.Max(afterSeq, action.Seq);
+                    Counters.Confirm();
+                }
+                var now = DateTimeOffset.UtcNow;
+                if (options.TelemetryPerHour > 0 && now >= nextTelemetry)
+                {
+                    await device.SendTelemetryAsync([new TelemetrySample("temperature", now, 35 + random.NextDouble() * 10)], stop);
+                    nextTelemetry = now + Exponential(random, options.TelemetryPerHour);
+                }
+                if (options.InventoryPerHour > 0 && now >= nextInventory)
+                {
+                    await device.ReportInventoryAsync([new("uptime_s", (double)Environment.TickCount64 / 1000)], stop);
+                    nextInventory = now + Exponential(random, options.InventoryPerHour);
+                }
+            }
+            catch (Exception e) when (e is FleetApiException or HttpRequestException or ArtifactVerificationException && !stop.IsCancellationRequested)
+            {
+                // Counted by the measuring handler; a device carries on after a refused or failed call.
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            await Delay(DeviceBehaviour.NextPoll(options.PollInterval, options.JitterPercent, serverSaid, random), stop);
+        }
+    }
+
+    /// <returns>False when the deployment stopped taking reports (aborted).</returns>
+    private async Task<bool> InstallAsync(FleetDeviceClient device, DeploymentOffer offer, InstallOutcome outcome, CancellationToken stop)
+    {
+        foreach (var status in DeviceBehaviour.StatusSequence(outcome))
+        {
+            try
+            {
+                await device.ReportStatusAsync(offer.DeploymentId, status, ct: stop);
+            }
+            catch (FleetApiException e) when (e.Status == System.Net.HttpStatusCode.Conflict)
+            {
+                return false;
+            }
+            if (status == "downloading") await DownloadAsync(device, offer.Artifact, stop);
+        }
+        return true;
+    }
+
+    private async Task DownloadAsync(FleetDeviceClient device, OfferedArtifact artifact, CancellationToken stop)
+    {
+        if (options.DownloadArtifacts)
+        {
+            await device.DownloadAsync(artifact, Stream.Null, stop);
+            return;
+        }
+        using var http = new HttpClient(new MeasuringHandler(Measurements));
+        using var first = new HttpRequestMessage(HttpMethod.Get, artifact.Uri);
+        first.Headers.Range = new RangeHeaderValue(0, 0);
+        using var response = await http.SendAsync(first, stop);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>The gap to the next event of a Poisson process at <paramref name="perHour"/>; a year when the rate is 0 (never, within a run).</summary>
+    private static TimeSpan Exponential(Random random, double perHour) =>
+        perHour <= 0 ? TimeSpan.FromDays(365) : TimeSpan.FromHours(-Math.Log(1 - random.NextDouble()) / perHour);
+
+    private static async Task Delay(TimeSpan wait, CancellationToken stop)
+    {
+        try { await Task.Delay(wait, stop); }
+        catch (OperationCanceledException) { }
+    }
+
+    public static string Json(SimulationSummary summary) => JsonSerializer.Serialize(summary, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true });
+}
