@@ -45,9 +45,10 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
             return false;
         }
         var assignedAt = c.After.Current?.DeploymentId == deployment.Id ? c.After.Current.AssignedAt : null;
-        if (record.OfferedAt is null) await RecordOfferAsync(deployment, record, c.After, ct);
-        await UpdateRecordAsync(deployment.TenantId, deployment.Id, serial, r => r.OfferedAt is not null && r.AssignedAt == assignedAt ? null
-            : r with { OfferedAt = r.OfferedAt ?? now, AssignedAt = r.AssignedAt ?? assignedAt, Attempts = Math.Max(r.Attempts, 1) }, ct);
+        // The timeline row and the record are independent writes: side by side, the offer waits for the slower one only.
+        await Task.WhenAll(record.OfferedAt is null ? RecordOfferAsync(deployment, record, c.After, ct) : Task.CompletedTask,
+            UpdateRecordAsync(deployment.TenantId, deployment.Id, serial, r => r.OfferedAt is not null && r.AssignedAt == assignedAt ? null
+                : r with { OfferedAt = r.OfferedAt ?? now, AssignedAt = r.AssignedAt ?? assignedAt, Attempts = Math.Max(r.Attempts, 1) }, ct));
         if (c.Before.Deployments.Current is { } displaced && displaced.DeploymentId != c.After.Current?.DeploymentId)
         {
             // A newer deployment the device had not started waits again behind this older one: its timeout clock stops.
@@ -114,8 +115,9 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         }, ct, record);
         if (finished is not null)
         {
-            await LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device, DeviceDeploymentStatuses.IsSuccessful(finished.Status) ? slot!.Artifact : null);
-            await timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, finished.Status switch
+            await Task.WhenAll(
+                LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device, DeviceDeploymentStatuses.IsSuccessful(finished.Status) ? slot!.Artifact : null),
+                timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, finished.Status switch
             {
                 DeviceDeploymentStatuses.Success => TimelineDecisions.Installed,
                 DeviceDeploymentStatuses.AlreadyInstalled => TimelineDecisions.Skipped,
@@ -125,7 +127,7 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
                 DeviceDeploymentStatuses.Success => $"reported success: runs {slot!.Artifact.Name} {slot.Artifact.Version}",
                 DeviceDeploymentStatuses.AlreadyInstalled => $"already installed: the device runs {slot!.Artifact.Name} {slot.Artifact.Version}",
                 _ => $"reported failure{(substate is null ? "" : $": {substate}")}; no retries left",
-            }, ct);
+            }, ct));
         }
         else if (retried is { } again)
             await timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, TimelineDecisions.Retried,
