@@ -54,6 +54,21 @@ internal sealed class SimulateSettings : CommandSettings
     [CommandOption("--link-only"), Description("Check each artifact link (first byte) instead of downloading and verifying it")]
     public bool LinkOnly { get; init; }
 
+    [CommandOption("--metric <TYPE>"), Description("Telemetry metric the devices report (default temperature, healthy values 35-45)")]
+    public string Metric { get; init; } = "temperature";
+
+    [CommandOption("--regression <PERCENT>"), Description("Share of updated devices that report --regressed-value afterwards (a bad release)")]
+    public double RegressionPercent { get; init; }
+
+    [CommandOption("--regressed-value <VALUE>"), Description("The value regressed devices report (default 95)")]
+    public double RegressedValue { get; init; } = 95;
+
+    [CommandOption("--health-gate <GATE>"), Description("Health gate of the rollout, e.g. temperature>80 (pauses when over 10 % of updated devices violate it)")]
+    public string? HealthGate { get; init; }
+
+    [CommandOption("--health-window <MINUTES>"), Description("How long each phase is watched (default 1)")]
+    public double HealthWindowMinutes { get; init; } = 1;
+
     [CommandOption("--summary <FILE>"), Description("Write the summary as JSON to this file")]
     public string? Summary { get; init; }
 
@@ -78,7 +93,8 @@ internal sealed class SimulateCommand : AsyncCommand<SimulateSettings>
             BaseUrl = new Uri(s.Url), ApiKey = key, Devices = s.Devices, PollInterval = TimeSpan.FromSeconds(s.PollSeconds), JitterPercent = s.JitterPercent,
             HonourPollAfter = !s.IgnorePollAfter, FailurePercent = s.FailurePercent, SilencePercent = s.SilencePercent, TelemetryPerHour = s.TelemetryPerHour,
             InventoryPerHour = s.InventoryPerHour, Duration = TimeSpan.FromSeconds(s.DurationSeconds), Rollout = s.Rollout, Phases = s.Phases, Action = s.Action,
-            DownloadArtifacts = !s.LinkOnly,
+            DownloadArtifacts = !s.LinkOnly, Metric = s.Metric, RegressionPercent = s.RegressionPercent, RegressedValue = s.RegressedValue,
+            HealthGate = s.HealthGate, HealthWindowMinutes = s.HealthWindowMinutes,
         });
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -107,7 +123,8 @@ internal sealed class SimulateCommand : AsyncCommand<SimulateSettings>
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"{summary.Devices} devices, {summary.Seconds:0.0} s: {summary.Requests:N0} requests ({summary.Requests / Math.Max(summary.Seconds, 0.001):0.0}/s), " +
             $"{summary.Errors} errors; installed {summary.Installed}, failed {summary.Failed}, silent {summary.Silent}; actions confirmed {summary.ActionsConfirmed}");
-        if (summary.DeploymentId is not null) AnsiConsole.MarkupLine($"rollout {summary.DeploymentId}: {summary.DeploymentStatus}");
+        if (summary.DeploymentId is not null)
+            AnsiConsole.MarkupLine(Markup.Escape($"rollout {summary.DeploymentId}: {summary.DeploymentStatus}{(summary.DeploymentReason is { } why ? $" ({why})" : "")}"));
         if (summary.ActionId is not null) AnsiConsole.MarkupLine($"action {summary.ActionId}: {summary.ActionStatus}");
     }
 }

@@ -27,11 +27,19 @@ public sealed record SimulationOptions
     /// <summary>Download and verify every artifact; false checks the link only (its first byte), for fleets too large to download for.</summary>
     public bool DownloadArtifacts { get; init; } = true;
     public string Prefix { get; init; } = "sim";
+    /// <summary>The telemetry metric devices report (with <see cref="TelemetryPerHour"/>): healthy values are 35–45.</summary>
+    public string Metric { get; init; } = "temperature";
+    /// <summary>Share of devices that, once updated, report <see cref="RegressedValue"/> instead: a bad release, for health gates to catch.</summary>
+    public double RegressionPercent { get; init; }
+    public double RegressedValue { get; init; } = 95;
+    /// <summary>A health gate for the rollout, e.g. <c>temperature&gt;80</c>; watched for <see cref="HealthWindowMinutes"/> after each phase.</summary>
+    public string? HealthGate { get; init; }
+    public double HealthWindowMinutes { get; init; } = 1;
     public int Seed { get; init; } = Environment.TickCount;
 }
 
 public sealed record SimulationSummary(int Devices, double Seconds, int Requests, int Errors, int Installed, int Failed, int Silent, int ActionsConfirmed,
-    string? DeploymentId, string? DeploymentStatus, string? ActionId, string? ActionStatus, IReadOnlyList<RouteFigures> Routes);
+    string? DeploymentId, string? DeploymentStatus, string? DeploymentReason, string? ActionId, string? ActionStatus, IReadOnlyList<RouteFigures> Routes);
 
 /// <summary>Live counters for the progress display.</summary>
 public sealed class SimulationCounters
@@ -84,10 +92,11 @@ public sealed class Simulation(SimulationOptions options)
         await stop.CancelAsync();
         await Task.WhenAll(fleet);
 
-        var deploymentStatus = deployment is null ? null : (await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/deployments/{deployment}", CancellationToken.None))?["status"]?.GetValue<string>();
+        var rollout = deployment is null ? null : await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/deployments/{deployment}", CancellationToken.None);
         var actionStatus = action is null ? null : (await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/actions/{action}", CancellationToken.None))?["status"]?.GetValue<string>();
         return new SimulationSummary(devices.Count, (DateTimeOffset.UtcNow - started).TotalSeconds, Measurements.Requests, Measurements.Errors, Counters.Installed,
-            Counters.Failed, Counters.Silent, Counters.Confirmed, deployment, deploymentStatus, action, actionStatus, Measurements.Figures());
+            Counters.Failed, Counters.Silent, Counters.Confirmed, deployment, rollout?["status"]?.GetValue<string>(), rollout?["statusReason"]?.GetValue<string>(),
+            action, actionStatus, Measurements.Figures());
     }
 
     private async Task<IReadOnlyList<FleetDeviceClient>> OnboardAsync(HttpClient operatorHttp, HttpClient devicesHttp, string run, CancellationToken ct)
@@ -128,9 +137,23 @@ public sealed class Simulation(SimulationOptions options)
         {
             name = $"{run} rollout", release = new { name = $"{options.Prefix}-fw", version = run }, target = new { devices = devices.Select(d => d.Serial) },
             phases = Enumerable.Range(0, phases).Select(p => p < phases - 1 ? (object)new { batchSize = perPhase } : new { }).ToList(),
+            policy = new { healthGate = HealthGatePolicy() },
         }, ct);
         created.EnsureSuccessStatusCode();
         return (await created.Content.ReadFromJsonAsync<JsonObject>(ct))!["id"]!.GetValue<string>();
+    }
+
+    /// <summary><c>metric&gt;threshold</c> (or &lt;, &gt;=, &lt;=) as the API's health gate: pause when more than 10 % of the updated devices violate it.</summary>
+    private object? HealthGatePolicy()
+    {
+        if (options.HealthGate is not { } gate) return null;
+        var match = System.Text.RegularExpressions.Regex.Match(gate, @"^\s*([A-Za-z0-9_.-]+)\s*(>=|<=|>|<)\s*(-?[0-9.]+)\s*$");
+        if (!match.Success) throw new ArgumentException($"A health gate reads metric>threshold (or <, >=, <=), not '{gate}'.");
+        return new
+        {
+            metric = match.Groups[1].Value, op = match.Groups[2].Value, threshold = double.Parse(match.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture),
+            windowMinutes = options.HealthWindowMinutes, maxViolatingPercent = 10, minDevices = 1,
+        };
     }
 
     private static async Task<string> StartActionAsync(HttpClient operatorHttp, IReadOnlyList<FleetDeviceClient> devices, string type, CancellationToken ct)
@@ -153,7 +176,7 @@ public sealed class Simulation(SimulationOptions options)
             while (!stop.IsCancellationRequested)
             {
                 var deploymentOver = deployment is null || (await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/deployments/{deployment}", stop.Token))?["status"]?.GetValue<string>()
-                    is "finished" or "aborted";
+                    is "finished" or "aborted" or "paused";
                 var actionOver = action is null || (await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/actions/{action}", stop.Token))?["status"]?.GetValue<string>()
                     is "succeeded" or "failed" or "partially_failed" or "canceled";
                 if (deploymentOver && actionOver) return;
@@ -167,6 +190,7 @@ public sealed class Simulation(SimulationOptions options)
     {
         var installed = new InstalledSoftware("factory", null, DeviceType);
         var handled = new HashSet<string>(StringComparer.Ordinal);
+        var regressed = false;
         long afterSeq = 0;
         var nextTelemetry = DateTimeOffset.UtcNow + Exponential(random, options.TelemetryPerHour);
         var nextInventory = DateTimeOffset.UtcNow + Exponential(random, options.InventoryPerHour);
@@ -183,7 +207,11 @@ public sealed class Simulation(SimulationOptions options)
                 {
                     var outcome = DeviceBehaviour.Choose(random, options.FailurePercent, options.SilencePercent);
                     if (await InstallAsync(device, offer, outcome, stop)) Counters.Count(outcome);
-                    if (outcome == InstallOutcome.Success) installed = installed with { ArtifactName = offer.Artifact.Name, ArtifactVersion = offer.Artifact.Version };
+                    if (outcome == InstallOutcome.Success)
+                    {
+                        installed = installed with { ArtifactName = offer.Artifact.Name, ArtifactVersion = offer.Artifact.Version };
+                        regressed = random.NextDouble() * 100 < options.RegressionPercent;
+                    }
                 }
                 foreach (var action in await device.GetActionsAsync(afterSeq, stop))
                 {
@@ -194,7 +222,7 @@ public sealed class Simulation(SimulationOptions options)
                 var now = DateTimeOffset.UtcNow;
                 if (options.TelemetryPerHour > 0 && now >= nextTelemetry)
                 {
-                    await device.SendTelemetryAsync([new TelemetrySample("temperature", now, 35 + random.NextDouble() * 10)], stop);
+                    await device.SendTelemetryAsync([new TelemetrySample(options.Metric, now, regressed ? options.RegressedValue : 35 + random.NextDouble() * 10)], stop);
                     nextTelemetry = now + Exponential(random, options.TelemetryPerHour);
                 }
                 if (options.InventoryPerHour > 0 && now >= nextInventory)

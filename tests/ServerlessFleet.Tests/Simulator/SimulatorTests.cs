@@ -62,6 +62,22 @@ public sealed class SimulatorTests() : TenantScopedTests("sim")
     }
 
     [Fact]
+    public async Task A_regression_the_simulator_injects_stops_a_rollout_at_its_health_gate()
+    {
+        var key = await Tenant.CreateKeyAsync("fleet:manager", "registry:admin", "fleet:deploy");
+        var summary = await new Simulation(new SimulationOptions
+        {
+            BaseUrl = Tenant.Server.BaseAddress, ApiKey = key, Devices = 4, PollInterval = TimeSpan.FromSeconds(1), Rollout = true, Phases = 2,
+            TelemetryPerHour = 3600, RegressionPercent = 100, RegressedValue = 95, HealthGate = "temperature>80", HealthWindowMinutes = 0.1,
+            Duration = TimeSpan.FromMinutes(3), Prefix = "simreg", Seed = 7,
+        }).RunAsync(CancellationToken.None);
+
+        Assert.Equal("paused", summary.DeploymentStatus);
+        Assert.Contains("health gate phases[0]: 2 of 2 reporting updated devices temperature > 80", summary.DeploymentReason);
+        Assert.Equal(2, summary.Installed);
+    }
+
+    [Fact]
     public async Task A_short_run_onboards_devices_rolls_out_and_confirms_an_action()
     {
         var key = await Tenant.CreateKeyAsync("fleet:manager", "registry:admin", "fleet:deploy", "notify:reboot");
