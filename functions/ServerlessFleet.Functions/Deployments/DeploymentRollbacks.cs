@@ -48,14 +48,6 @@ public sealed class DeploymentRollbacks(DeploymentStore store, ArtifactStore art
     }
 
     /// <summary>The rollback release's artifacts (checked when the deployment was created; deleted since, the rollback cannot be made).</summary>
-    public async Task<IReadOnlyList<DeploymentArtifact>> ArtifactsAsync(string tenantId, RollbackTarget target, CancellationToken ct)
-    {
-        IReadOnlyList<Artifact> found;
-        if (target.ArtifactId is { } artifactId)
-            found = [await artifacts.FindAsync(tenantId, artifactId, ct) ?? throw new FleetException(ErrorCategory.Unprocessable, $"Rollback artifact '{artifactId}' does not exist.")];
-        else
-            found = (await artifacts.ReleasesAsync(tenantId, target.ReleaseName, ct)).FirstOrDefault(r => r.Version == target.ReleaseVersion)?.Artifacts
-                ?? throw new FleetException(ErrorCategory.Unprocessable, $"Rollback release {target.ReleaseName} {target.ReleaseVersion} has no artifact.");
-        return found.Select(a => new DeploymentArtifact(a.Id, a.Metadata.Name, a.Metadata.Version, a.Metadata.DeviceTypesCompatible, a.Sha256, a.Size)).ToList();
-    }
+    public Task<IReadOnlyList<DeploymentArtifact>> ArtifactsAsync(string tenantId, RollbackTarget target, CancellationToken ct) =>
+        ReleaseArtifacts.ResolveAsync(artifacts, tenantId, target.ReleaseName, target.ReleaseVersion, target.ArtifactId, "Rollback release", ct);
 }

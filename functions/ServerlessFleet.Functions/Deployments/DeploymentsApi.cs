@@ -82,7 +82,7 @@ public static class DeploymentsApi
         if (target.Dynamic && request.Phases is { Count: > 1 }) errors.Add("phases", "A filter target is dynamic and takes a single phase.");
         errors.ThrowIfAny();
 
-        var resolved = await ArtifactsAsync(request, caller.TenantId, artifacts, ct);
+        var resolved = await ReleaseArtifacts.ResolveAsync(artifacts, caller.TenantId, request.Release?.Name, request.Release?.Version, request.ArtifactId, "Release", ct);
         // The rollback release must exist now, not only when a gate fires.
         if (policy.Rollback is { } rollbackTarget) await rollbacks.ArtifactsAsync(caller.TenantId, rollbackTarget, ct);
         var devices = request.Target!.Devices is { } listed ? await targets.ListedAsync(caller.TenantId, listed, ct)
@@ -251,23 +251,6 @@ public static class DeploymentsApi
         errors.Require(rollback.Release is null || (rollback.Release.Name is { Length: > 0 } && rollback.Release.Version is { Length: > 0 }), "policy.rollback.release",
             "release needs name and version.");
         return new RollbackTarget(rollback.Release?.Name, rollback.Release?.Version, rollback.ArtifactId);
-    }
-
-    private static async Task<IReadOnlyList<DeploymentArtifact>> ArtifactsAsync(CreateDeploymentRequest request, string tenantId, ArtifactStore artifacts, CancellationToken ct)
-    {
-        IReadOnlyList<Artifact> found;
-        if (request.ArtifactId is { } id)
-        {
-            var artifact = await artifacts.FindAsync(tenantId, id, ct) ?? throw new FleetException(ErrorCategory.Unprocessable, $"Artifact '{id}' does not exist.");
-            found = [artifact];
-        }
-        else
-        {
-            var release = (await artifacts.ReleasesAsync(tenantId, request.Release!.Name, ct)).FirstOrDefault(r => r.Version == request.Release.Version)
-                ?? throw new FleetException(ErrorCategory.Unprocessable, $"Release {request.Release.Name} {request.Release.Version} has no artifact.");
-            found = release.Artifacts;
-        }
-        return found.Select(a => new DeploymentArtifact(a.Id, a.Metadata.Name, a.Metadata.Version, a.Metadata.DeviceTypesCompatible, a.Sha256, a.Size)).ToList();
     }
 
     private static DeploymentPlanResponse Plan(Deployment deployment, IReadOnlyList<DeviceDeployment> records, DateTimeOffset now)
