@@ -150,8 +150,10 @@ public sealed class ActionTests() : TenantScopedTests("act")
     public async Task Stop_threshold_stops_releasing_at_the_failure_percentage()
     {
         var devices = await TestDevices.SeedAdmittedAsync(Tenant, 20, "stop", "stop-group");
-        var id = (await CreateAsync(Owner, new { type = "app-restart", group = "stop-group", rollout = new { batchSize = 5, batchDelaySeconds = 3, stopThresholdPercent = 50 } }))
+        var id = (await CreateAsync(Owner, new { type = "app-restart", group = "stop-group", rollout = new { batchSize = 5, batchDelaySeconds = 60, stopThresholdPercent = 50 } }))
             .GetProperty("id").GetString()!;
+        // The threshold is judged on answers in before the next release; a delay longer than answering takes under load
+        // keeps the second batch from going out while the first one's failures are still on their way.
         await AnswerUntilDoneAsync(id, devices, _ => DeviceActionStatuses.Failed);
         var done = await WaitForStatusAsync(id, ActionStatuses.Failed);
         var progress = done.GetProperty("progress");
