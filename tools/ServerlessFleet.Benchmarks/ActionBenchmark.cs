@@ -27,16 +27,10 @@ internal static class ActionBenchmark
 
         await using var host = await BenchHost.StartAsync();
         var services = host.Services;
-        const string tenant = "default";
-        var store = services.GetRequiredService<DeviceStore>();
-        var tokens = services.GetRequiredService<DeviceTokens>();
-        var serials = Enumerable.Range(0, deviceCount).Select(i => $"bench-{Guid.NewGuid():n}"[..20] + i).ToList();
+        const string tenant = BenchFleet.Tenant;
         var clock = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
-        {
-            await store.CreateAsync(tenant, new NewDevice(serial, null, null, "rev-a", "screen", "action-bench", []), ct);
-            await store.UpdateAsync(tenant, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
-        });
+        var serials = await BenchFleet.SeedAsync(services, Enumerable.Range(0, deviceCount).Select(i => $"bench-{Guid.NewGuid():n}"[..20] + i).ToList(), "action-bench");
+        var tokens = BenchFleet.Tokens(services, serials);
         Report.Line("devices seeded (create + accept)", deviceCount, clock.Elapsed);
         var atSize = await RawTableBaseline.OnTableAsync(services.GetRequiredService<ServerlessFleet.Shared.Storage.FleetStorage>().Table(DeviceKeys.TableName),
             serials.Select(s => (DeviceKeys.Partition(tenant, s), DeviceKeys.DeviceRow)).ToList());
@@ -56,9 +50,9 @@ internal static class ActionBenchmark
         Report.Line("actions delivered into inboxes", deviceCount, delivered, atSize.Transactions, "raw 2-entity transactions");
 
         clock.Restart();
-        await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
+        await Parallel.ForEachAsync(serials.Zip(tokens), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (device, ct) =>
         {
-            var token = tokens.Issue(tenant, serial).Token;
+            var (serial, token) = device;
             using var read = new HttpRequestMessage(HttpMethod.Get, "/api/device/v1/actions?afterSeq=0");
             read.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             var response = await http.SendAsync(read, ct);

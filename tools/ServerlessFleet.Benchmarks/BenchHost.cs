@@ -17,19 +17,31 @@ internal sealed class BenchHost : IAsyncDisposable
     private readonly ServiceProvider _services;
     private readonly IReadOnlyList<StorageTap> _taps;
 
-    private BenchHost(LocalHostProcess host, ServiceProvider services, IReadOnlyList<StorageTap> taps, StorageRequestCounter? traffic)
+    private BenchHost(LocalHostProcess host, ServiceProvider services, IReadOnlyList<StorageTap> taps, IReadOnlyDictionary<string, StorageRequestCounter> traffic)
     {
         _host = host;
         _services = services;
         _taps = taps;
-        Traffic = traffic;
+        TrafficByService = traffic;
     }
 
     public IServiceProvider Services => _services;
     public Uri BaseAddress => _host.BaseAddress;
     public LocalHostProcess Host => _host;
-    /// <summary>Every storage request of the run (worker, task hub, this process) when started tapped.</summary>
-    public StorageRequestCounter? Traffic { get; }
+    /// <summary>Every storage request of the run (worker, task hub, this process) by service (table, queue, blob) when started tapped; empty otherwise.</summary>
+    public IReadOnlyDictionary<string, StorageRequestCounter> TrafficByService { get; }
+    public bool Tapped => TrafficByService.Count > 0;
+
+    /// <summary>The counts of all services together, keyed as <see cref="StorageRequestCounter"/> keys them.</summary>
+    public IReadOnlyDictionary<string, long> TrafficSnapshot() =>
+        TrafficByService.Values.SelectMany(c => c.Snapshot()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
+
+    /// <summary>Requests sent so far to each service (a table transaction counts once).</summary>
+    public IReadOnlyDictionary<string, long> RequestsByService() =>
+        TrafficByService.ToDictionary(s => s.Key, s => s.Value.Snapshot().Where(p => IsRequestKey(p.Key)).Sum(p => p.Value));
+
+    /// <summary><c>METHOD resource</c>; not the partition, query and batch breakdowns recorded beside it.</summary>
+    private static bool IsRequestKey(string key) => key.Split(' ') is [var method, _] && method is not ("BATCH" or "QUERY");
 
     /// <param name="tapped">
     /// Storage reached through taps that count every request, by everyone: the raw baselines then pass the same hop as
@@ -39,13 +51,12 @@ internal sealed class BenchHost : IAsyncDisposable
     {
         var storage = Azurite.ConnectionString;
         var taps = new List<StorageTap>();
-        StorageRequestCounter? traffic = null;
+        var traffic = new Dictionary<string, StorageRequestCounter>();
         if (tapped)
         {
-            traffic = new StorageRequestCounter();
-            foreach (var endpoint in new[] { "TableEndpoint", "QueueEndpoint", "BlobEndpoint" })
+            foreach (var (service, endpoint) in new[] { ("table", "TableEndpoint"), ("queue", "QueueEndpoint"), ("blob", "BlobEndpoint") })
             {
-                var tap = await StorageTap.StartAsync(StorageTap.Endpoint(storage, endpoint), traffic);
+                var tap = await StorageTap.StartAsync(StorageTap.Endpoint(storage, endpoint), traffic[service] = new StorageRequestCounter());
                 taps.Add(tap);
                 storage = StorageTap.Tapped(storage, tap.Address, endpoint);
             }
@@ -60,6 +71,7 @@ internal sealed class BenchHost : IAsyncDisposable
             // The simulated fleet shares one loopback address and polls far more often than real devices.
             ["Fleet:RateLimits:ApiKeyPerMinute"] = "10000000",
             ["Fleet:RateLimits:DevicePerMinute"] = "10000000",
+            ["Fleet:RateLimits:AnonymousPerMinute"] = "10000000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
         var host = await LocalHostProcess.StartAsync(LocalHostProcess.BuildOutput("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"), all);

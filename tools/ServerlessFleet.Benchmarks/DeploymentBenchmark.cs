@@ -32,14 +32,8 @@ internal static class DeploymentBenchmark
         // Checking every 2 s (default 10) so that the figures show the platform's work, not the configured idle time.
         await using var host = await BenchHost.StartAsync(new Dictionary<string, string?> { ["Fleet:DeploymentCheckSeconds"] = "2" }, tapped: counted);
         var services = host.Services;
-        var serials = Enumerable.Range(0, deviceCount).Select(i => $"dep-{i:D6}").ToList();
         var clock = Stopwatch.StartNew();
-        var store = services.GetRequiredService<DeviceStore>();
-        await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
-        {
-            await store.CreateAsync(Tenant, new NewDevice(serial, null, null, "rev-a", "screen", "fleet", []), ct);
-            await store.UpdateAsync(Tenant, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
-        });
+        var serials = await BenchFleet.SeedAsync(services, Enumerable.Range(0, deviceCount).Select(i => $"dep-{i:D6}").ToList(), "fleet");
         Report.Line("devices seeded (create + accept)", deviceCount, clock.Elapsed);
         var rates = await RawTableBaseline.OnTableAsync(services.GetRequiredService<FleetStorage>().Table(DeviceKeys.TableName),
             serials.Select(s => (DeviceKeys.Partition(Tenant, s), DeviceKeys.DeviceRow)).ToList());
@@ -47,8 +41,7 @@ internal static class DeploymentBenchmark
         var artifact = await SeedArtifactAsync(services);
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchHost.BootstrapKey);
-        var counter = host.Traffic;
-        var before = counter?.Snapshot() ?? new Dictionary<string, long>();
+        var before = host.TrafficSnapshot();
         clock.Restart();
         var created = await http.PostAsJsonAsync("/api/v1/deployments", new
         {
@@ -61,8 +54,7 @@ internal static class DeploymentBenchmark
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         Report.Line("deployment created (records + counters)", deviceCount, clock.Elapsed);
 
-        var tokens = services.GetRequiredService<DeviceTokens>();
-        var devices = serials.Select(s => (Serial: s, Token: tokens.Issue(Tenant, s).Token)).ToList();
+        var devices = serials.Zip(BenchFleet.Tokens(services, serials), (serial, token) => (Serial: serial, Token: token)).ToList();
         var done = new HashSet<string>();
         long polls = 0, offers = 0, reports = 0;
         var status = "";
@@ -99,7 +91,7 @@ internal static class DeploymentBenchmark
         Report.Line("deployment finished, devices", deviceCount, wall);
         Report.Line("device polls (204 and 200)", (int)polls, wall);
         Report.Line("status reports", (int)reports, wall);
-        var after = counter?.Snapshot();
+        var after = counted ? host.TrafficSnapshot() : null;
         await host.Host.StopAsync();
         var steps = Regex.Match(host.Host.RecentOutput, @"stopped after (\d+) orchestrator steps and (\d+) activities");
         if (steps.Success) Console.WriteLine($"orchestrator steps {steps.Groups[1].Value}, activities {steps.Groups[2].Value}");

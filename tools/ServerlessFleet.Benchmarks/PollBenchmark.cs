@@ -23,20 +23,13 @@ internal static class PollBenchmark
         Console.WriteLine($"# device polls with nothing due: {devices} devices, {seconds} s");
         await using var host = await BenchHost.StartAsync();
         var services = host.Services;
-        var store = services.GetRequiredService<DeviceStore>();
-        var tokens = services.GetRequiredService<DeviceTokens>();
-        var serials = Enumerable.Range(0, devices).Select(i => $"poll-{i:D5}").ToList();
-        await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
-        {
-            await store.CreateAsync(Tenant, new NewDevice(serial, null, null, "rev-a", "screen", "unassigned", []), ct);
-            await store.UpdateAsync(Tenant, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
-        });
+        var serials = await BenchFleet.SeedAsync(services, Enumerable.Range(0, devices).Select(i => $"poll-{i:D5}").ToList(), "unassigned");
         var table = services.GetRequiredService<FleetStorage>().Table(DeviceKeys.TableName);
         var raw = await Measure(seconds, serials, async (serial, ct) =>
             await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(Tenant, serial), DeviceKeys.DeviceRow, cancellationToken: ct));
         Report.Line("raw table: point reads of device rows", raw.Count, raw.Elapsed);
 
-        var issued = serials.ToDictionary(s => s, s => tokens.Issue(Tenant, s).Token);
+        var issued = serials.Zip(BenchFleet.Tokens(services, serials)).ToDictionary(p => p.First, p => p.Second);
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
         var polls = await Measure(seconds, serials, async (serial, ct) =>
         {

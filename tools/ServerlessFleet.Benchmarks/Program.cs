@@ -2,8 +2,10 @@ using ServerlessFleet.Benchmarks;
 
 // Usage: dotnet run -c Release --project tools/ServerlessFleet.Benchmarks -- <scenario> [options]
 //   actions [devices=10000]
+//   costs [devices=100]   (storage requests and executions per device operation; cost of 10k/100k/1M devices)
 //   deployments [devices=10000] [--counted]   (--counted: storage through counting taps, operations vs raw time)
 //   polls [devices=1000] [seconds=20]
+//   steady [devices=10000] [rolloutDevices=10000] [secondsPerStep=8]   (highest poll rate held with p99 < 100 ms, vs raw point reads)
 var scenario = args.FirstOrDefault() ?? "polls";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
 
@@ -15,11 +17,17 @@ switch (scenario)
     case "polls":
         await PollBenchmark.RunAsync(Arg(1, 1000), Arg(2, 20));
         break;
+    case "steady":
+        await SteadyStateBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 10_000), Arg(3, 8));
+        break;
+    case "costs":
+        await CostBenchmark.RunAsync(Arg(1, 100));
+        break;
     case "deployments":
         await DeploymentBenchmark.RunAsync(Arg(1, 10_000), args.Contains("--counted"));
         break;
     default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: polls, actions, deployments");
+        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: polls, steady, costs, actions, deployments");
         return 2;
 }
 return 0;

@@ -57,8 +57,8 @@ finally
     File.Delete(file);
 }
 
-// 4. Carry out waiting actions and confirm each one.
-foreach (var action in await device.GetActionsAsync())
+// 4. Carry out waiting actions and confirm each one; the poll says whether there are any (X-Inbox-Seq).
+foreach (var action in poll.HasNewActions(handledSeq: 0) ? await device.GetActionsAsync() : [])
 {
     Console.WriteLine($"action {action.Seq}: {action.Type}");
     await device.ReportActionResultAsync(action.ActionId, succeeded: true, detail: $"{action.Type} done");

@@ -12,7 +12,14 @@ public sealed record AuthAttempt(System.Net.HttpStatusCode Status, string? Token
 public sealed record InstalledSoftware(string? ArtifactName = null, string? ArtifactVersion = null, string? DeviceType = null);
 
 /// <summary>One poll: an offered deployment or none, and how long the server asks the device to wait before the next poll.</summary>
-public sealed record PollResult(DeploymentOffer? Deployment, TimeSpan PollAfter);
+/// <summary>A poll's answer: the deployment offered, if any, and when to poll again.</summary>
+/// <param name="Deployment">The offer, or null with nothing due.</param>
+/// <param name="PollAfter">How long the server asks the device to wait before the next poll.</param>
+/// <param name="InboxSeq">The newest action in the device's inbox (null from a server that does not say): read the inbox when it passes the last one handled.</param>
+public sealed record PollResult(DeploymentOffer? Deployment, TimeSpan PollAfter, long? InboxSeq = null)
+{
+    public bool HasNewActions(long handledSeq) => InboxSeq is not { } newest || newest > handledSeq;
+}
 
 public sealed record DeploymentOffer(string DeploymentId, OfferedArtifact Artifact, int PollAfterSeconds);
 

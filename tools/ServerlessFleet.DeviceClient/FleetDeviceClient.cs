@@ -72,9 +72,9 @@ public sealed class FleetDeviceClient(HttpClient http, string tenantToken, strin
         var path = "/api/device/v1/deployments/next" + (query.Count > 0 ? "?" + string.Join('&', query) : "");
         using var response = await SendAsync(HttpMethod.Get, path, ct: ct);
         await EnsureSuccessAsync(response, ct);
-        if (response.StatusCode == HttpStatusCode.NoContent) return new PollResult(null, PollAfter(response));
+        if (response.StatusCode == HttpStatusCode.NoContent) return new PollResult(null, PollAfter(response), InboxSeq(response));
         var offer = await response.Content.ReadFromJsonAsync(Json.DeploymentOffer, ct) ?? throw new FleetApiException(response.StatusCode, null, "The deployment offer was empty.");
-        return new PollResult(offer, TimeSpan.FromSeconds(offer.PollAfterSeconds));
+        return new PollResult(offer, TimeSpan.FromSeconds(offer.PollAfterSeconds), InboxSeq(response));
     }
 
     /// <summary>
@@ -167,6 +167,11 @@ public sealed class FleetDeviceClient(HttpClient http, string tenantToken, strin
         response.Headers.TryGetValues("X-Poll-After", out var values) && int.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
             ? TimeSpan.FromSeconds(seconds)
             : TimeSpan.FromMinutes(5);
+
+    private static long? InboxSeq(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-Inbox-Seq", out var values) && long.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
+            ? seq
+            : null;
 
     private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken ct)
     {

@@ -23,6 +23,8 @@ public sealed record SimulationOptions
     public TimeSpan Duration { get; init; } = TimeSpan.FromMinutes(1);
     public bool Rollout { get; init; }
     public int Phases { get; init; } = 2;
+    /// <summary>How long each phase of the rollout but the last is watched before the next one starts.</summary>
+    public double SoakMinutes { get; init; }
     public string? Action { get; init; }
     /// <summary>Download and verify every artifact; false checks the link only (its first byte), for fleets too large to download for.</summary>
     public bool DownloadArtifacts { get; init; } = true;
@@ -71,6 +73,10 @@ public sealed class Simulation(SimulationOptions options)
     public const string DeviceType = "sim-board";
     public Measurements Measurements { get; } = new();
     public SimulationCounters Counters { get; } = new();
+    private readonly TaskCompletionSource<string?> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once every device is onboarded and the rollout (if any) is created, with the deployment's id.</summary>
+    public Task<string?> Started => _started.Task;
 
     public async Task<SimulationSummary> RunAsync(CancellationToken ct)
     {
@@ -83,6 +89,7 @@ public sealed class Simulation(SimulationOptions options)
         var devices = await OnboardAsync(operatorHttp, devicesHttp, run, ct);
         var deployment = options.Rollout ? await StartRolloutAsync(operatorHttp, devices, run, ct) : null;
         var action = options.Action is { } type ? await StartActionAsync(operatorHttp, devices, type, ct) : null;
+        _started.TrySetResult(deployment);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         stop.CancelAfter(options.Duration);
@@ -99,7 +106,8 @@ public sealed class Simulation(SimulationOptions options)
             action, actionStatus, Measurements.Figures());
     }
 
-    private async Task<IReadOnlyList<FleetDeviceClient>> OnboardAsync(HttpClient operatorHttp, HttpClient devicesHttp, string run, CancellationToken ct)
+    /// <summary>Preauthorizes <see cref="SimulationOptions.Devices"/> devices named <c>{run}-{n}</c> with Ed25519 keys, and authenticates each.</summary>
+    public async Task<IReadOnlyList<FleetDeviceClient>> OnboardAsync(HttpClient operatorHttp, HttpClient devicesHttp, string run, CancellationToken ct)
     {
         var tenant = await operatorHttp.GetFromJsonAsync<JsonObject>("/api/v1/tenants/current", ct);
         var tenantToken = tenant?["tenantToken"]?.GetValue<string>() ?? throw new InvalidOperationException("The API key cannot see the tenant token (fleet:manager needed).");
@@ -109,8 +117,10 @@ public sealed class Simulation(SimulationOptions options)
             var serial = $"{run}-{i:D5}";
             var key = DeviceKey.Generate(KeyAlgorithm.Ed25519);
             var identity = new JsonObject { ["device_type"] = DeviceType };
-            (await operatorHttp.PostAsJsonAsync("/api/v1/device-auth/preauthorize",
-                new { identity = new JsonObject { ["serial"] = serial, ["device_type"] = DeviceType }, publicKey = key.PublicKeyPem }, token)).EnsureSuccessStatusCode();
+            using var admitted = await operatorHttp.PostAsJsonAsync("/api/v1/device-auth/preauthorize",
+                new { identity = new JsonObject { ["serial"] = serial, ["device_type"] = DeviceType }, publicKey = key.PublicKeyPem }, token);
+            if (!admitted.IsSuccessStatusCode)
+                throw new InvalidOperationException($"Preauthorizing {serial}: {(int)admitted.StatusCode} {await admitted.Content.ReadAsStringAsync(token)}");
             var device = new FleetDeviceClient(devicesHttp, tenantToken, serial, key, identity);
             var auth = await device.AuthenticateAsync(token);
             if (auth.Token is null) throw new InvalidOperationException($"Device {serial} was not admitted ({(int)auth.Status}).");
@@ -136,7 +146,7 @@ public sealed class Simulation(SimulationOptions options)
         var created = await operatorHttp.PostAsJsonAsync("/api/v1/deployments", new
         {
             name = $"{run} rollout", release = new { name = $"{options.Prefix}-fw", version = run }, target = new { devices = devices.Select(d => d.Serial) },
-            phases = Enumerable.Range(0, phases).Select(p => p < phases - 1 ? (object)new { batchSize = perPhase } : new { }).ToList(),
+            phases = Enumerable.Range(0, phases).Select(p => p < phases - 1 ? (object)new { batchSize = perPhase, soakMinutes = options.SoakMinutes } : new { }).ToList(),
             policy = new { healthGate = HealthGatePolicy() },
         }, ct);
         created.EnsureSuccessStatusCode();
@@ -213,7 +223,7 @@ public sealed class Simulation(SimulationOptions options)
                         regressed = random.NextDouble() * 100 < options.RegressionPercent;
                     }
                 }
-                foreach (var action in await device.GetActionsAsync(afterSeq, stop))
+                foreach (var action in poll.HasNewActions(afterSeq) ? await device.GetActionsAsync(afterSeq, stop) : [])
                 {
                     await device.ReportActionResultAsync(action.ActionId, succeeded: true, $"{action.Type} done", stop);
                     afterSeq = Math.Max(afterSeq, action.Seq);

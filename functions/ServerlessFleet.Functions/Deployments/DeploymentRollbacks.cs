@@ -35,7 +35,7 @@ public sealed class DeploymentRollbacks(DeploymentStore store, ArtifactStore art
             errors.ThrowIfAny();
             var now = clock.GetUtcNow();
             var deployment = new Deployment(id, tenantId, $"rollback of {original.Name}"[..Math.Min(128, original.Name.Length + 12)], await ArtifactsAsync(tenantId, target, ct),
-                new DeploymentTarget(installed, null, null, false), phases,
+                new DeploymentTarget(installed, null, null, false).Kept(), phases,
                 new DeploymentPolicy(original.Policy.Retries, original.Policy.DeviceTimeoutMinutes, null, null, null),
                 ForceInstall: true, DeploymentStatuses.Pending, now, null, CreatedBy, RollbackOf: original.Id);
             var records = DeploymentPlanner.Records(devices, phases, deployment.ArtifactFor, now);

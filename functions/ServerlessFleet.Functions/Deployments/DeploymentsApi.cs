@@ -96,7 +96,7 @@ public static class DeploymentsApi
         else errors.ThrowIfAny();
 
         var now = clock.GetUtcNow();
-        var deployment = new Deployment(store.NewId(), caller.TenantId, request.Name!.Trim(), resolved, target, phases, policy, request.ForceInstall ?? false,
+        var deployment = new Deployment(store.NewId(), caller.TenantId, request.Name!.Trim(), resolved, target.Kept(), phases, policy, request.ForceInstall ?? false,
             phases[0].StartAt > now ? DeploymentStatuses.Scheduled : DeploymentStatuses.Pending, now, null, caller.KeyId);
         var records = DeploymentPlanner.Records(devices, phases, deployment.ArtifactFor, now);
         if (records.Count > 0 && records.All(r => r.Status == DeviceDeploymentStatuses.NoArtifact))

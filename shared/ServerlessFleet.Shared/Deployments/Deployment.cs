@@ -31,10 +31,21 @@ public sealed record DeploymentPolicy(int Retries, double? DeviceTimeoutMinutes,
     HealthGate? HealthGate = null, RollbackTarget? Rollback = null);
 
 /// <summary>Exactly one of: listed devices, a group, a filter in the device-list query language (dynamic), or all.</summary>
-public sealed record DeploymentTarget(IReadOnlyList<string>? Devices, string? Group, IReadOnlyDictionary<string, string>? Filter, bool All)
+/// <param name="ListedDevices">How many devices a list named when the list itself is too long to keep with the deployment (see <see cref="Kept"/>).</param>
+public sealed record DeploymentTarget(IReadOnlyList<string>? Devices, string? Group, IReadOnlyDictionary<string, string>? Filter, bool All, int? ListedDevices = null)
 {
+    /// <summary>Characters of serials (quoted, comma-separated) a deployment keeps; a table property holds 32K characters.</summary>
+    public const int MaxKeptListCharacters = 30_000;
+
     /// <summary>A filter target stays open: devices that match it later join the deployment (up to maxDevices).</summary>
     public bool Dynamic => Filter is not null;
+
+    /// <summary>
+    /// The target as the deployment keeps it: a long device list (up to 10,000 serials) lives on as the deployment's
+    /// device records and is summarised here by its length, so the deployment fits in its row.
+    /// </summary>
+    public DeploymentTarget Kept() =>
+        Devices is { } listed && listed.Sum(s => s.Length + 3) > MaxKeptListCharacters ? this with { Devices = null, ListedDevices = listed.Count } : this;
 }
 
 public sealed record Deployment(

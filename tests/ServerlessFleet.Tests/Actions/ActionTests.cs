@@ -81,6 +81,23 @@ public sealed class ActionTests() : TenantScopedTests("act")
     }
 
     [Fact]
+    public async Task A_poll_tells_the_device_whether_its_inbox_has_something_new()
+    {
+        var device = await TestDevices.AdmittedAsync(Tenant);
+        var quiet = await device.PollAsync();
+        Assert.Equal(0, quiet.InboxSeq);
+        Assert.False(quiet.HasNewActions(handledSeq: 0));
+
+        var id = (await CreateAsync(Owner, new { type = "refresh", devices = new[] { device.Serial } })).GetProperty("id").GetString()!;
+        var told = await Eventually.WaitAsync(() => device.PollAsync(), p => p.InboxSeq > 0, Timeout, "a poll that sees the delivery");
+        Assert.True(told.HasNewActions(handledSeq: 0));
+        var entry = Assert.Single(await InboxAsync(device));
+        Assert.Equal(id, entry.GetProperty("actionId").GetString());
+        Assert.Equal(told.InboxSeq, entry.GetProperty("seq").GetInt64());
+        Assert.False(told.HasNewActions(handledSeq: entry.GetProperty("seq").GetInt64()));
+    }
+
+    [Fact]
     public async Task A_1000_device_action_in_rolling_batches_completes_with_exact_counts()
     {
         var devices = await TestDevices.SeedAdmittedAsync(Tenant, 1000, "big", "fleet-1000");

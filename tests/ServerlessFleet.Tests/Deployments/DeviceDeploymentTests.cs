@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Devices;
@@ -73,6 +74,25 @@ public sealed class DeviceDeploymentTests() : DeploymentTestBase("ddep")
         Assert.Equal(DeviceDeploymentStatuses.Success, record.Status);
         Assert.NotNull(record.StartedAt);
         Assert.NotNull(record.FinishedAt);
+    }
+
+    [Fact]
+    public async Task A_device_list_too_long_for_the_deployment_row_lives_on_as_its_records()
+    {
+        // 600 serials of 58 characters: longer than a deployment keeps (a table property holds 32K characters).
+        var devices = await TestDevices.SeedAdmittedAsync(Tenant, 600, "long-list-" + new string('x', 42));
+        await UploadArtifactAsync("fw-long", "1.0", "screen");
+        var created = await CreateAsync(new { name = "long list", release = new { name = "fw-long", version = "1.0" }, target = new { devices = devices.Select(d => d.Serial) } });
+        var id = created.GetProperty("id").GetString()!;
+        foreach (var deployment in new[] { created, await DeploymentAsync(id) })
+        {
+            var target = deployment.GetProperty("target");
+            Assert.Equal(600, target.GetProperty("listedDevices").GetInt32());
+            Assert.False(target.TryGetProperty("devices", out var listed) && listed.ValueKind == JsonValueKind.Array);
+            Assert.Equal(600, Count(deployment, "pending"));
+        }
+        Assert.Equal(600, (await RecordsAsync(id)).Count);
+        await WaitOfferedAsync(id, [devices[0], devices[^1]]);
     }
 
     [Fact]

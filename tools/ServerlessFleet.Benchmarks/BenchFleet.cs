@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.Shared.DeviceAuth;
+using ServerlessFleet.Shared.Devices;
+
+namespace ServerlessFleet.Benchmarks;
+
+/// <summary>Accepted devices written straight to storage (no onboarding traffic), with device tokens issued by the app's own issuer.</summary>
+internal static class BenchFleet
+{
+    public const string Tenant = "default";
+
+    public static async Task<IReadOnlyList<string>> SeedAsync(IServiceProvider services, IReadOnlyList<string> serials, string group)
+    {
+        var store = services.GetRequiredService<DeviceStore>();
+        await Parallel.ForEachAsync(serials, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (serial, ct) =>
+        {
+            await store.CreateAsync(Tenant, new NewDevice(serial, null, null, "rev-a", "screen", group, []), ct);
+            await store.UpdateAsync(Tenant, serial, d => d with { Status = DeviceStatuses.Accepted }, null, ct);
+        });
+        return serials;
+    }
+
+    public static IReadOnlyList<string> Tokens(IServiceProvider services, IReadOnlyList<string> serials)
+    {
+        var tokens = services.GetRequiredService<DeviceTokens>();
+        return serials.Select(s => tokens.Issue(Tenant, s).Token).ToList();
+    }
+}

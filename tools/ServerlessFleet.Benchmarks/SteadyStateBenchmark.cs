@@ -1,0 +1,122 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Storage;
+using ServerlessFleet.Simulator;
+
+namespace ServerlessFleet.Benchmarks;
+
+/// <summary>
+/// The steady state of a fleet with nothing due: devices polling at a fixed aggregate rate (open loop), stepped up to
+/// the highest rate held with p99 under 100 ms, next to the same search over raw Azurite point reads of the same device
+/// rows in the same run (the floor: a poll with nothing due is one point read behind HTTP and authentication). Then
+/// the poll search again while a simulated rollout to another fleet runs on the same host.
+/// </summary>
+internal static class SteadyStateBenchmark
+{
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
+
+    public static async Task RunAsync(int deviceCount, int rolloutDevices, int seconds)
+    {
+        var measured = TimeSpan.FromSeconds(seconds);
+        Console.WriteLine($"# Steady state: {deviceCount} devices polling with nothing due, {seconds} s per step; rollout fleet {rolloutDevices}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({CpuModel()}), {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GB, " +
+                          $"{RuntimeInformation.OSDescription}; Azurite, local host, worker and load generator share it");
+        ThreadPool.SetMinThreads(256, 256);
+        await using var host = await BenchHost.StartAsync();
+        var services = host.Services;
+        var serials = await BenchFleet.SeedAsync(services, Enumerable.Range(0, deviceCount).Select(i => $"steady-{i:D6}").ToList(), "steady");
+        var tokens = BenchFleet.Tokens(services, serials);
+        var table = services.GetRequiredService<FleetStorage>().Table(DeviceKeys.TableName);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromSeconds(30),
+        };
+
+        var (raw, _) = await OpenLoopLoad.FindHighestAsync("raw Azurite point reads of device rows", 200, rate => StepAsync(rate, measured, async i =>
+            await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(BenchFleet.Tenant, serials[i % serials.Count]), DeviceKeys.DeviceRow)));
+        Func<int, Task> poll = i => PollAsync(http, tokens[i % tokens.Count]);
+        await FirstPollsAsync(tokens, poll);
+        var (idle, _) = await OpenLoopLoad.FindHighestAsync("device polls, nothing due (HTTP 204)", 100, rate => StepAsync(rate, measured, poll));
+        Summarise("device polls, nothing due", idle, raw);
+        if (rolloutDevices <= 0) return;
+
+        var simulation = new Simulation(new SimulationOptions
+        {
+            BaseUrl = host.BaseAddress, ApiKey = BenchHost.BootstrapKey, Devices = rolloutDevices, PollInterval = TimeSpan.FromSeconds(60),
+            Rollout = true, Phases = 3, SoakMinutes = 3, DownloadArtifacts = false, Duration = TimeSpan.FromHours(1), Prefix = "rollout", Seed = 18,
+        });
+        using var stop = new CancellationTokenSource();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var running = simulation.RunAsync(stop.Token);
+        if (await Task.WhenAny(simulation.Started, running) == running && running.IsFaulted)
+        {
+            Console.WriteLine($"the rollout fleet failed: {running.Exception!.InnerException!.Message}; the host's last output:\n{host.Host.RecentOutput}");
+            await running;
+        }
+        var deployment = await simulation.Started;
+        Console.WriteLine($"rollout fleet onboarded (preauthorize + authenticate) in {clock.Elapsed.TotalSeconds:F0} s; deployment {deployment}, 3 phases, 3 min soak; " +
+                          "its devices poll as the server says (60 s ± 20 % while a deployment is theirs) and report each install");
+        // Past the fleet's first poll burst (every device polls within 5 s of starting), into its 60 s rhythm.
+        await Task.Delay(TimeSpan.FromSeconds(75));
+        await FirstPollsAsync(tokens, poll);
+        var (busy, _) = await OpenLoopLoad.FindHighestAsync($"device polls, nothing due, while the {rolloutDevices}-device rollout runs", 50, rate => StepAsync(rate, measured, poll));
+        using var admin = new HttpClient { BaseAddress = host.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchHost.BootstrapKey);
+        var state = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/deployments/{deployment}");
+        Console.WriteLine($"rollout after the search: {state.GetProperty("status").GetString()}, statistics {state.GetProperty("statistics")}");
+        await stop.CancelAsync();
+        var summary = await running;
+        foreach (var route in summary.Routes)
+            Console.WriteLine($"  rollout fleet {route.Route,-52} {route.Requests,7} requests  p50 {route.P50,7:F1}  p99 {route.P99,8:F1} ms");
+        Summarise($"device polls, nothing due, {rolloutDevices}-device rollout running", busy, raw);
+    }
+
+    private static async Task<LoadStep> StepAsync(double rate, TimeSpan measured, Func<int, Task> request)
+    {
+        var cpu = ProcessCpu.Start();
+        var step = await OpenLoopLoad.RunAsync(rate, Warmup, measured, request);
+        Console.WriteLine($"    cores used: {ProcessCpu.Describe(cpu.CoresUsed())}");
+        return step;
+    }
+
+    /// <summary>
+    /// Every device polls once, as fast as 32 pollers go: a device's first poll in five minutes also writes its last-seen
+    /// time, so the searches that follow measure the steady state (reads only) rather than a fleet coming online.
+    /// </summary>
+    private static async Task FirstPollsAsync(IReadOnlyList<string> tokens, Func<int, Task> poll)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Parallel.ForEachAsync(Enumerable.Range(0, tokens.Count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) => await poll(i));
+        Report.Line("first polls (each writes last-seen), 32 at a time", tokens.Count, clock.Elapsed);
+    }
+
+    private static async Task PollAsync(HttpClient http, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/device/v1/deployments/next?artifactName=fw&deviceType=screen");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request);
+        if (response.StatusCode != HttpStatusCode.NoContent) throw new InvalidOperationException($"Poll: {(int)response.StatusCode}");
+    }
+
+    private static void Summarise(string what, LoadStep? platform, LoadStep? raw)
+    {
+        if (platform is null || raw is null)
+        {
+            Console.WriteLine($"{what}: no rate held (see the steps above)");
+            return;
+        }
+        Console.WriteLine($"{what}: {platform.TargetRate:F0}/s held (p50 {platform.P50:F1}, p95 {platform.P95:F1}, p99 {platform.P99:F1} ms) = " +
+                          $"{platform.TargetRate / raw.TargetRate:P0} of raw point reads held in the same run ({raw.TargetRate:F0}/s, p99 {raw.P99:F1} ms)");
+    }
+
+    private static string CpuModel() =>
+        File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
+            : "unknown CPU";
+}
