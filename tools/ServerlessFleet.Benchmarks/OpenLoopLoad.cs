@@ -58,8 +58,8 @@ internal static class OpenLoopLoad
     }
 
     /// <summary>
-    /// The highest rate held: up by half from <paramref name="start"/> until a step is not held (down by halves when the
-    /// first is not), then three bisections between the highest rate held and the lowest that was not. Every step is printed as it ends.
+    /// The highest rate held: up by half from <paramref name="start"/> until a step is not held twice in a row (down by
+    /// halves when the first is not), then three bisections between the highest rate held and the lowest that was not. Every step is printed as it ends.
     /// </summary>
     public static async Task<(LoadStep? Highest, IReadOnlyList<LoadStep> Steps)> FindHighestAsync(string what, double start, Func<double, Task<LoadStep>> step)
     {
@@ -85,7 +85,12 @@ internal static class OpenLoopLoad
 
         async Task<LoadStep> RunSettledAsync(double rate)
         {
-            // A moment between steps so one step's backlog does not count against the next.
+            // A moment between steps so one step's backlog does not count against the next; a step not held is run once
+            // more before it counts, so one pause of the emulator or a collection does not end the search.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var first = await step(rate);
+            if (first.Sustained) return first;
+            Console.WriteLine("  " + first + " (once more)");
             await Task.Delay(TimeSpan.FromSeconds(2));
             return await step(rate);
         }

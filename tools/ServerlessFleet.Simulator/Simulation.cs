@@ -241,9 +241,10 @@ public sealed class Simulation(SimulationOptions options)
                     nextInventory = now + Exponential(random, options.InventoryPerHour);
                 }
             }
-            catch (Exception e) when (e is FleetApiException or HttpRequestException or ArtifactVerificationException && !stop.IsCancellationRequested)
+            catch (Exception e) when (e is FleetApiException or HttpRequestException or ArtifactVerificationException or TaskCanceledException
+                                          && !stop.IsCancellationRequested)
             {
-                // Counted by the measuring handler; a device carries on after a refused or failed call.
+                // Counted by the measuring handler; a device carries on after a refused, failed or timed-out call.
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
