@@ -52,7 +52,8 @@ stop() {
   [ ${#pids[@]} -gt 0 ] && kill -KILL "${pids[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 say "Starting Azurite (data in $data/)…"
 node_modules/.bin/azurite --silent --disableTelemetry --skipApiVersionCheck --location "$data" \
@@ -80,4 +81,13 @@ dotnet tools/ServerlessFleet.LocalHost/bin/Debug/net10.0/ServerlessFleet.LocalHo
   --app functions/ServerlessFleet.Functions/bin/Debug/net10.0 --port "$port" "${settings[@]}" "${verbose[@]}" &
 pids+=($!)
 # `wait` returns when a signal arrives, so the trap runs at once and stops both.
-wait -n "${pids[@]}"
+code=0
+wait -n "${pids[@]}" || code=$?
+# Either one ending on its own ends the run: say which, so a port in use or a crash is not a silent stop.
+if ! kill -0 "${pids[0]}" 2>/dev/null; then
+  say "Azurite exited (code $code); its log: $data/azurite.log"
+  tail -n 5 "$data/azurite.log" >&2 || true
+else
+  say "The local host exited (code $code)"
+fi
+exit "$code"

@@ -5,7 +5,8 @@ using ServerlessFleet.Benchmarks;
 //   costs [devices=100]   (storage requests and executions per device operation; cost of 10k/100k/1M devices)
 //   deployments [devices=10000] [--counted]   (--counted: storage through counting taps, operations vs raw time)
 //   polls [devices=1000] [seconds=20]
-//   steady [devices=10000] [rolloutDevices=10000] [secondsPerStep=8]   (highest poll rate held with p99 < 100 ms, vs raw point reads)
+//   steady [devices=10000] [rolloutDevices=10000] [secondsPerStep=8] [rolloutPollSeconds=60; 0: the defaults]
+//          (highest poll rate held with p99 < 100 ms, vs raw point reads; again while a rollout runs)
 var scenario = args.FirstOrDefault() ?? "polls";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
 
@@ -18,7 +19,7 @@ switch (scenario)
         await PollBenchmark.RunAsync(Arg(1, 1000), Arg(2, 20));
         break;
     case "steady":
-        await SteadyStateBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 10_000), Arg(3, 8));
+        await SteadyStateBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 10_000), Arg(3, 8), Arg(4, 60));
         break;
     case "costs":
         await CostBenchmark.RunAsync(Arg(1, 100));

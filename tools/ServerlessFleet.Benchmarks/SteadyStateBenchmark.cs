@@ -21,18 +21,19 @@ internal static class SteadyStateBenchmark
 {
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
 
-    public static async Task RunAsync(int deviceCount, int rolloutDevices, int seconds)
+    /// <param name="rolloutPollSeconds">What the host tells devices with nothing due (half of it, at most 60 s, while a deployment is theirs); 0 keeps the product's defaults (300 s and 60 s).</param>
+    public static async Task RunAsync(int deviceCount, int rolloutDevices, int seconds, int rolloutPollSeconds)
     {
         var measured = TimeSpan.FromSeconds(seconds);
         Console.WriteLine($"# Steady state: {deviceCount} devices polling with nothing due, {seconds} s per step; rollout fleet {rolloutDevices}");
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores ({CpuModel()}), {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GB, " +
                           $"{RuntimeInformation.OSDescription}; Azurite, local host, worker and load generator share it");
         ThreadPool.SetMinThreads(256, 256);
-        // The rollout fleet polls as told; shorter intervals than the defaults (300 s idle, 60 s with a deployment) let a
-        // 10,000-device rollout run its phases within the minutes a search takes. Seeded devices poll at the benchmark's rate.
-        await using var host = await BenchHost.StartAsync(new Dictionary<string, string?>
+        // The rollout fleet polls as told; intervals shorter than the defaults let a rollout run its phases within the
+        // minutes a search takes, at the price of more requests. Seeded devices poll at the benchmark's rate.
+        await using var host = await BenchHost.StartAsync(rolloutPollSeconds <= 0 ? null : new Dictionary<string, string?>
         {
-            ["Fleet:DevicePollSeconds"] = "60", ["Fleet:DeploymentPollSeconds"] = "30",
+            ["Fleet:DevicePollSeconds"] = $"{rolloutPollSeconds}", ["Fleet:DeploymentPollSeconds"] = $"{Math.Min(60, Math.Max(1, rolloutPollSeconds / 2))}",
         });
         var services = host.Services;
         var serials = await BenchFleet.SeedAsync(services, Enumerable.Range(0, deviceCount).Select(i => $"steady-{i:D6}").ToList(), "steady");
@@ -68,7 +69,7 @@ internal static class SteadyStateBenchmark
         }
         var deployment = await simulation.Started;
         Console.WriteLine($"rollout fleet onboarded (preauthorize + authenticate) in {clock.Elapsed.TotalSeconds:F0} s; deployment {deployment}, 3 phases; " +
-                          "its devices poll as the server says (60 s ± 20 %, 30 s while a deployment is theirs) and report each install");
+                          $"its devices poll as the server says ({(rolloutPollSeconds <= 0 ? "the defaults" : $"{rolloutPollSeconds} s")} ± 20 %, sooner while a deployment is theirs) and report each install");
         using var admin = new HttpClient { BaseAddress = host.BaseAddress };
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", BenchHost.BootstrapKey);
         async Task<string> RolloutAsync()

@@ -107,7 +107,9 @@ public sealed class DeploymentControlTests() : DeploymentTestBase("ctl")
         await (await Owner.PostAsync($"/api/v1/deployments/{id}:resume", null)).AssertStatusAsync(HttpStatusCode.OK);
         await RunFleetAsync(id, devices, (_, _) => true);
         Assert.Equal(3, Count(await DeploymentAsync(id), "success"));
-        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, (await client.GetInstanceAsync(instance))!.RuntimeStatus);
+        // The deployment reads finished from the activity that wrote it; the orchestration completes right after.
+        await Eventually.WaitAsync(async () => (await client.GetInstanceAsync(instance))!.RuntimeStatus,
+            status => status == Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Completed, Timeout, "the orchestration to complete");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using ServerlessFleet.DevStorage;
+using Xunit.Sdk;
 
 namespace ServerlessFleet.Tests.Hosting;
 
@@ -13,7 +14,7 @@ public sealed class RunScriptTests
     {
         var root = RepositoryRoot.Find();
         var data = Directory.CreateTempSubdirectory("fleet-run-").FullName;
-        var (port, blob, queue, table) = (Azurite.FreePort(), Azurite.FreePort(), Azurite.FreePort(), Azurite.FreePort());
+        var (port, blob, queue, table) = (PortOutsideEphemeralRange(), PortOutsideEphemeralRange(), PortOutsideEphemeralRange(), PortOutsideEphemeralRange());
         var start = new ProcessStartInfo("bash", ["tools/run.sh"])
         {
             WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
@@ -66,10 +67,35 @@ public sealed class RunScriptTests
             Assert.False(Listening(port), "the local host still listens after SIGTERM");
             Assert.False(Listening(blob), "Azurite still listens after SIGTERM");
         }
+        catch (Exception e)
+        {
+            // What the script printed (which process ended, and why) is the first thing a failure needs.
+            string said;
+            lock (output) said = output.ToString();
+            throw new XunitException($"{e.Message}\n--- run.sh said ---\n{said[Math.Max(0, said.Length - 4000)..]}");
+        }
         finally
         {
             if (!script.HasExited) script.Kill(entireProcessTree: true);
-            lock (output) Console.WriteLine(output.ToString());
+        }
+    }
+
+    /// <summary>
+    /// A free port below the kernel's ephemeral range: the script binds its ports seconds after they are chosen, and
+    /// in a busy test run an outgoing connection can take a just-released ephemeral port in between.
+    /// </summary>
+    private static int PortOutsideEphemeralRange()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException) when (attempt < 100) { }
         }
     }
 
