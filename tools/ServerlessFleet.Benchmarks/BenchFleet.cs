@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Headers;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.Shared.DeviceAuth;
 using ServerlessFleet.Shared.Devices;
@@ -24,5 +26,14 @@ internal static class BenchFleet
     {
         var tokens = services.GetRequiredService<DeviceTokens>();
         return serials.Select(s => tokens.Issue(Tenant, s).Token).ToList();
+    }
+
+    /// <summary>A poll by a device with nothing due; anything but 204 throws.</summary>
+    public static async Task PollNothingDueAsync(HttpClient http, string token, CancellationToken ct = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/device/v1/deployments/next?artifactName=fw&deviceType=screen");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request, ct);
+        if (response.StatusCode != HttpStatusCode.NoContent) throw new InvalidOperationException($"Poll: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
     }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Headers;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.Shared.DeviceAuth;
@@ -31,13 +29,7 @@ internal static class PollBenchmark
 
         var issued = serials.Zip(BenchFleet.Tokens(services, serials)).ToDictionary(p => p.First, p => p.Second);
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
-        var polls = await Measure(seconds, serials, async (serial, ct) =>
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/device/v1/deployments/next?artifactName=fw&deviceType=screen");
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", issued[serial]);
-            using var response = await http.SendAsync(request, ct);
-            if (response.StatusCode != HttpStatusCode.NoContent) throw new InvalidOperationException($"Poll: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
-        });
+        var polls = await Measure(seconds, serials, (serial, ct) => BenchFleet.PollNothingDueAsync(http, issued[serial], ct));
         Report.Line("device polls, nothing due (HTTP 204)", polls.Count, polls.Elapsed, raw.Count / raw.Elapsed.TotalSeconds, "raw point reads");
     }
 

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Runtime.InteropServices;
@@ -48,7 +47,7 @@ internal static class SteadyStateBenchmark
         await Task.Delay(TimeSpan.FromSeconds(15));
         var (raw, _) = await OpenLoopLoad.FindHighestAsync("raw Azurite point reads of device rows", 200, rate => StepAsync(rate, measured, async i =>
             await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(BenchFleet.Tenant, serials[i % serials.Count]), DeviceKeys.DeviceRow)));
-        Func<int, Task> poll = i => PollAsync(http, tokens[i % tokens.Count]);
+        Func<int, Task> poll = i => BenchFleet.PollNothingDueAsync(http, tokens[i % tokens.Count]);
         await FirstPollsAsync(tokens, poll);
         var (idle, _) = await OpenLoopLoad.FindHighestAsync("device polls, nothing due (HTTP 204)", 100, rate => StepAsync(rate, measured, poll));
         Summarise("device polls, nothing due", idle, raw);
@@ -122,14 +121,6 @@ internal static class SteadyStateBenchmark
             }
         });
         Report.Line($"first polls (each writes last-seen), 32 at a time; {refused} refused and repeated", tokens.Count, clock.Elapsed);
-    }
-
-    private static async Task PollAsync(HttpClient http, string token)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/device/v1/deployments/next?artifactName=fw&deviceType=screen");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request);
-        if (response.StatusCode != HttpStatusCode.NoContent) throw new InvalidOperationException($"Poll: {(int)response.StatusCode}");
     }
 
     private static void Summarise(string what, LoadStep? platform, LoadStep? raw)
