@@ -60,6 +60,14 @@ node_modules/.bin/azurite --silent --disableTelemetry --skipApiVersionCheck --lo
   --blobHost 127.0.0.1 --blobPort "$blob_port" --queueHost 127.0.0.1 --queuePort "$queue_port" \
   --tableHost 127.0.0.1 --tablePort "$table_port" > "$data/azurite.log" 2>&1 &
 pids+=($!)
+# The worker waits for storage that does not answer yet, but it is quieter to start it once Azurite listens.
+for storage_port in "$blob_port" "$queue_port" "$table_port"; do
+  for _ in $(seq 1 150); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$storage_port") 2>/dev/null && break
+    kill -0 "${pids[0]}" 2>/dev/null || break
+    sleep 0.2
+  done
+done
 
 export AzureWebJobsStorage="${AzureWebJobsStorage:-DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;}"
 # Devices poll every 10 s locally (300 s by default) so that a change shows at once.

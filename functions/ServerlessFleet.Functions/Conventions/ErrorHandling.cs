@@ -3,6 +3,7 @@ using Azure;
 using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Storage;
 
 namespace ServerlessFleet.Functions.Conventions;
 
@@ -48,20 +49,8 @@ public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : HttpFunctionM
         BadHttpRequestException b => (ErrorCategories.FromStatusCode(b.StatusCode), BadRequestMessage(b), null),
         JsonException j => BadInput.Describe(j),
         RequestFailedException { Status: 412 } => (ErrorCategory.PreconditionFailed, ErrorResponses.DefaultMessage(412), null),
-        _ when StorageUnreachable(e) => (ErrorCategory.Unavailable, "Storage is unavailable right now; retry after the time in Retry-After.", null),
+        _ when StorageOutage.Is(e) => (ErrorCategory.Unavailable, "Storage is unavailable right now; retry after the time in Retry-After.", null),
         _ => (ErrorCategory.Internal, ErrorResponses.DefaultMessage(500), null),
-    };
-
-    /// <summary>
-    /// Storage answered 5xx (or nothing at all: status 0, refused, timed out) through all its retries — an outage, not a
-    /// bug. The SDK reports exhausted retries as an <see cref="AggregateException"/> of the attempts.
-    /// </summary>
-    private static bool StorageUnreachable(Exception e) => e switch
-    {
-        RequestFailedException r => r.Status is 0 or >= 500,
-        AggregateException a => a.InnerExceptions.Count > 0 && a.InnerExceptions.All(StorageUnreachable),
-        HttpRequestException or TimeoutException => true,
-        _ => false,
     };
 
     private static string BadRequestMessage(BadHttpRequestException e) =>

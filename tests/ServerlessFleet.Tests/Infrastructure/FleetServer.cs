@@ -58,7 +58,8 @@ public sealed class FleetServer : IAsyncDisposable
     public static Task<FleetServer> Shared => SharedInstance.Value;
 
     /// <param name="storage">The storage account; the shared Azurite unless a test needs one no other worker listens to.</param>
-    public static async Task<FleetServer> StartAsync(IDictionary<string, string?>? settings = null, string? storage = null)
+    /// <param name="beforeStart">Sees the table tap before the host starts, to fail what the worker does first.</param>
+    public static async Task<FleetServer> StartAsync(IDictionary<string, string?>? settings = null, string? storage = null, Action<StorageTap>? beforeStart = null)
     {
         storage ??= Azurite.ConnectionString;
         var all = new Dictionary<string, string?>
@@ -74,6 +75,7 @@ public sealed class FleetServer : IAsyncDisposable
         var tap = await StorageTap.StartAsync(StorageTap.Endpoint(storage));
         // Queue traffic (the host's listeners, the task hub) passes a tap too, so tests can see a message being settled.
         var queues = await StorageTap.StartAsync(StorageTap.Endpoint(storage, "QueueEndpoint"));
+        beforeStart?.Invoke(tap);
         var tapped = StorageTap.Tapped(StorageTap.Tapped(storage, tap.Address), queues.Address, "QueueEndpoint");
         var host = await LocalHostProcess.StartAsync(LocalHostProcess.BuildOutput("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"),
             new Dictionary<string, string?>(all) { ["AzureWebJobsStorage"] = tapped });

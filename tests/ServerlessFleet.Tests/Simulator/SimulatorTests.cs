@@ -73,8 +73,12 @@ public sealed class SimulatorTests() : TenantScopedTests("sim")
         }).RunAsync(CancellationToken.None);
 
         Assert.Equal("paused", summary.DeploymentStatus);
-        Assert.Contains("health gate phases[0]: 2 of 2 reporting updated devices temperature > 80", summary.DeploymentReason);
-        Assert.Equal(2, summary.Installed);
+        // The gate (at least one device) may judge when the first of the two updated devices reports or when both have:
+        // every device reporting is over the threshold either way, and the second phase is never released.
+        var judged = System.Text.RegularExpressions.Regex.Match(summary.DeploymentReason ?? "",
+            @"health gate phases\[0\]: ([12]) of \1 reporting updated devices temperature > 80");
+        Assert.True(judged.Success, summary.DeploymentReason);
+        Assert.InRange(summary.Installed, 1, 2);
     }
 
     [Fact]
