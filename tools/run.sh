@@ -39,24 +39,30 @@ set -a
 set +a
 
 pids=()
+# Waits up to 10 s for a process to end, then kills it.
+end() {
+  local pid=$1 signal=$2
+  kill "-$signal" "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
 stop() {
   trap - INT TERM EXIT
-  # Azurite closes on SIGINT (it ignores SIGTERM); the host stops on either. Whatever is left after 10 s is killed.
-  [ ${#pids[@]} -gt 0 ] && kill -INT "${pids[@]}" 2>/dev/null || true
-  for _ in $(seq 1 20); do
-    alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" -eq 0 ] && break
-    sleep 0.5
-  done
-  [ ${#pids[@]} -gt 0 ] && kill -KILL "${pids[@]}" 2>/dev/null || true
+  # The host first, while storage still answers: its task hub gives up its leases and it stops the worker. It is sent
+  # SIGTERM, since a background job of a script starts with SIGINT ignored and .NET keeps it so. Azurite closes on
+  # SIGINT (it ignores SIGTERM).
+  [ ${#pids[@]} -gt 1 ] && end "${pids[1]}" TERM
+  [ ${#pids[@]} -gt 0 ] && end "${pids[0]}" INT
   wait 2>/dev/null || true
 }
 trap 'stop; exit 0' INT TERM
 trap stop EXIT
+# Each in a session of its own, so Ctrl+C reaches this script alone and stop() ends them in order.
+detached=()
+command -v setsid >/dev/null && detached=(setsid)
 
 say "Starting Azurite (data in $data/)…"
-node_modules/.bin/azurite --silent --disableTelemetry --skipApiVersionCheck --location "$data" \
+"${detached[@]}" node_modules/.bin/azurite --silent --disableTelemetry --skipApiVersionCheck --location "$data" \
   --blobHost 127.0.0.1 --blobPort "$blob_port" --queueHost 127.0.0.1 --queuePort "$queue_port" \
   --tableHost 127.0.0.1 --tablePort "$table_port" > "$data/azurite.log" 2>&1 &
 pids+=($!)
@@ -85,7 +91,7 @@ Try:
 MSG
 settings=()
 [ -f local.settings.json ] && settings=(--settings local.settings.json)
-dotnet tools/ServerlessFleet.LocalHost/bin/Debug/net10.0/ServerlessFleet.LocalHost.dll \
+"${detached[@]}" dotnet tools/ServerlessFleet.LocalHost/bin/Debug/net10.0/ServerlessFleet.LocalHost.dll \
   --app functions/ServerlessFleet.Functions/bin/Debug/net10.0 --port "$port" "${settings[@]}" "${verbose[@]}" &
 pids+=($!)
 # `wait` returns when a signal arrives, so the trap runs at once and stops both.

@@ -58,7 +58,12 @@ public sealed class WorkerProcess : IDisposable
 
     public void Dispose()
     {
-        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); }
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            // Reaped before the host exits, so nothing of the worker outlives it.
+            _process.WaitForExit(TimeSpan.FromSeconds(5));
+        }
         catch (InvalidOperationException) { }
         _process.Dispose();
     }

@@ -6,11 +6,11 @@ using Xunit.Sdk;
 
 namespace ServerlessFleet.Tests.Hosting;
 
-/// <summary><c>tools/run.sh</c> as a new user runs it: it starts Azurite and the local host, keeps its secrets with its data, and a SIGTERM stops both.</summary>
+/// <summary><c>tools/run.sh</c> as a new user runs it: it starts Azurite and the local host, keeps its secrets with its data, and a SIGTERM stops all of it, the worker too.</summary>
 public sealed class RunScriptTests
 {
     [Fact]
-    public async Task Sigterm_stops_azurite_and_the_host_and_the_secrets_stay_with_the_data()
+    public async Task Sigterm_stops_azurite_the_host_and_its_worker_and_the_secrets_stay_with_the_data()
     {
         var root = RepositoryRoot.Find();
         var data = Directory.CreateTempSubdirectory("fleet-run-").FullName;
@@ -66,6 +66,11 @@ public sealed class RunScriptTests
             await Task.Delay(500);
             Assert.False(Listening(port), "the local host still listens after SIGTERM");
             Assert.False(Listening(blob), "Azurite still listens after SIGTERM");
+            string said;
+            lock (output) said = output.ToString();
+            var worker = System.Text.RegularExpressions.Regex.Match(said, @"Started worker process (\d+)");
+            Assert.True(worker.Success, "the host did not say which worker it started");
+            Assert.False(Running(int.Parse(worker.Groups[1].Value)), "the worker outlived the host");
         }
         catch (Exception e)
         {
@@ -96,6 +101,19 @@ public sealed class RunScriptTests
                 return port;
             }
             catch (SocketException) when (attempt < 100) { }
+        }
+    }
+
+    private static bool Running(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 
