@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test against a real Azurite: the one AzureWebJobsStorage names, or a private in-memory one the
-# test fixture starts on free loopback ports (and stops). Prints "N passed, N failed" from the real results.
+# test fixture starts on free loopback ports (and stops). Prints "N passed, N failed" from the real results, and leaves
+# no process of the run behind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,8 +10,23 @@ dotnet restore ServerlessFleet.sln || exit 1
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
-dotnet test ServerlessFleet.sln --no-restore --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@"
-status=$?
+# The run in a session of its own: whatever it leaves behind (a host whose test process was ended before it could stop
+# it) is stopped with it. Ctrl+C and SIGTERM are passed on.
+session=()
+command -v setsid >/dev/null && session=(setsid)
+"${session[@]}" dotnet test ServerlessFleet.sln --no-restore --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@" &
+run=$!
+interrupted=0
+trap 'interrupted=1; kill -TERM -- "-$run" 2>/dev/null || kill -TERM "$run" 2>/dev/null' INT TERM
+status=0
+while true; do
+  wait "$run"
+  status=$?
+  kill -0 "$run" 2>/dev/null || break # a signal ended the wait, not the run
+done
+trap - INT TERM
+[ "$interrupted" -eq 1 ] && status=130 # an interrupted run is never reported as green
+[ ${#session[@]} -gt 0 ] && kill -KILL -- "-$run" 2>/dev/null
 
 count() { grep -o "<Counters [^>]*>" "$1" | grep -o " $2=\"[0-9]*\"" | grep -o "[0-9]*" || echo 0; }
 passed=0
