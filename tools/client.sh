@@ -10,27 +10,32 @@ dotnet tool restore >/dev/null
 dotnet build functions/ServerlessFleet.Functions --nologo -v quiet
 dotnet build tools/ServerlessFleet.LocalHost --nologo -v quiet
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-blob=$(free_port); queue=$(free_port); table=$(free_port); http=$(free_port)
 mkdir -p out/client
-node_modules/.bin/azurite --silent --inMemoryPersistence --disableTelemetry --skipApiVersionCheck --loose \
-  --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort "$queue" --tableHost 127.0.0.1 --tablePort "$table" \
-  > out/client/azurite.log 2>&1 &
-pids=$!
-trap 'kill $pids 2>/dev/null || true' EXIT INT TERM
-key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-export AzureWebJobsStorage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1;"
+# shellcheck source=tools/azurite.sh
+. tools/azurite.sh
+host=""
+# The host first, while storage still answers, so it stops its worker; then Azurite.
+trap '[ -n "$host" ] && stop_process "$host" TERM; stop_process "${AZURITE_PID:-}" INT' EXIT
+start_azurite out/client/azurite.log
 export Fleet__BootstrapKey="client-generation-$(head -c 16 /dev/urandom | base64 | tr -d '/+=')"
+: > out/client/host.log
 dotnet tools/ServerlessFleet.LocalHost/bin/Debug/net10.0/ServerlessFleet.LocalHost.dll \
-  --app functions/ServerlessFleet.Functions/bin/Debug/net10.0 --port "$http" > out/client/host.log 2>&1 &
-pids="$pids $!"
+  --app functions/ServerlessFleet.Functions/bin/Debug/net10.0 --port 0 > out/client/host.log 2>&1 &
+host=$!
+address=""
+for _ in $(seq 1 120); do
+  address=$(sed -n 's|.*\[host\] Host started: \(http://[^ ]*\).*|\1|p' out/client/host.log | head -n 1)
+  [ -n "$address" ] || ! kill -0 "$host" 2>/dev/null && break
+  sleep 1
+done
+[ -n "$address" ] || { echo "The local host did not start:"; tail -20 out/client/host.log; exit 1; }
 
 for _ in $(seq 1 120); do
   python3 -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=5).read())' \
-    "http://127.0.0.1:$http/api/openapi/v1.json" out/client/openapi.json 2>/dev/null && break
+    "$address/api/openapi/v1.json" out/client/openapi.json 2>/dev/null && break
   sleep 1
 done
-[ -s out/client/openapi.json ] || { echo "The OpenAPI document could not be fetched:"; tail -20 out/client/host.log; exit 1; }
+[ -s out/client/openapi.json ] || { echo "The OpenAPI document could not be fetched from $address:"; tail -20 out/client/host.log; exit 1; }
 
 # Kiota looks for updates online; this machine may have no route there.
 export KIOTA_UPDATE_ENABLED=false KIOTA_TUTORIAL_ENABLED=false KIOTA_OFFLINE_ENABLED=true

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace ServerlessFleet.DevStorage;
 
@@ -9,7 +7,7 @@ namespace ServerlessFleet.DevStorage;
 /// in-memory instance on free loopback ports, started from the repository's pinned npm package and stopped
 /// when the process exits.
 /// </summary>
-public static class Azurite
+public static partial class Azurite
 {
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
     private static readonly Lazy<string> Instance = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
@@ -32,7 +30,8 @@ public static class Azurite
         if (!File.Exists(azurite))
             throw new InvalidOperationException($"Azurite is not installed at {azurite}; run 'npm ci' in {root}.");
 
-        var (blob, queue, table) = (FreePort(), FreePort(), FreePort());
+        // Port 0: Azurite binds free ports itself and names them. Ports chosen here and bound a moment later can be
+        // taken in between by anything else on the machine.
         var start = new ProcessStartInfo("node")
         {
             ArgumentList =
@@ -40,9 +39,9 @@ public static class Azurite
                 // Large benchmark fleets outgrow node's default heap when everything is held in memory.
                 "--max-old-space-size=6144",
                 azurite, "--silent", "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-                "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(),
-                "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(),
-                "--tableHost", "127.0.0.1", "--tablePort", table.ToString(),
+                "--blobHost", "127.0.0.1", "--blobPort", "0",
+                "--queueHost", "127.0.0.1", "--queuePort", "0",
+                "--tableHost", "127.0.0.1", "--tablePort", "0",
             },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -54,31 +53,41 @@ public static class Azurite
             if (Processes.Count == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
             Processes.Add(process);
         }
-        var errors = new Queue<string>();
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) =>
+        var said = new Queue<string>();
+        var endpoints = new Dictionary<string, string>();
+        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Line(string? line)
         {
-            if (e.Data is null) return;
-            lock (errors)
+            if (line is null) return;
+            lock (said)
             {
-                errors.Enqueue(e.Data);
-                if (errors.Count > 20) errors.Dequeue();
+                said.Enqueue(line);
+                if (said.Count > 20) said.Dequeue();
+                if (Listening().Match(line) is { Success: true } m) endpoints[m.Groups[1].Value] = m.Groups[2].Value;
+                if (endpoints.Count == 3) listening.TrySetResult();
             }
-        };
+        }
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
         process.EnableRaisingEvents = true;
         process.Exited += (_, _) =>
         {
+            listening.TrySetException(new InvalidOperationException($"Azurite exited with code {process.ExitCode}."));
             if (_stopping) return;
-            lock (errors) Console.Error.WriteLine($"Azurite exited unexpectedly with code {process.ExitCode}:{Environment.NewLine}{string.Join(Environment.NewLine, errors)}");
+            lock (said) Console.Error.WriteLine($"Azurite exited unexpectedly with code {process.ExitCode}:{Environment.NewLine}{string.Join(Environment.NewLine, said)}");
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        foreach (var port in new[] { blob, queue, table }) WaitForPort(port, process);
+        if (!listening.Task.Wait(TimeSpan.FromSeconds(30)))
+            throw new InvalidOperationException($"Azurite did not say where it listens within 30 s:{Environment.NewLine}{string.Join(Environment.NewLine, said)}");
         return $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};" +
-               $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;" +
-               $"QueueEndpoint=http://127.0.0.1:{queue}/devstoreaccount1;" +
-               $"TableEndpoint=http://127.0.0.1:{table}/devstoreaccount1;";
+               $"BlobEndpoint={endpoints["Blob"]}/devstoreaccount1;" +
+               $"QueueEndpoint={endpoints["Queue"]}/devstoreaccount1;" +
+               $"TableEndpoint={endpoints["Table"]}/devstoreaccount1;";
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Azurite (Blob|Queue|Table) service is successfully listening at (http://\S+)")]
+    private static partial System.Text.RegularExpressions.Regex Listening();
 
     private static void Stop()
     {
@@ -93,30 +102,6 @@ public static class Azurite
         }
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static void WaitForPort(int port, Process process)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                Thread.Sleep(100);
-            }
-        }
-    }
 }
 
 public static class RepositoryRoot

@@ -12,13 +12,10 @@ public sealed class LocalHostProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Queue<string> _output = new();
 
-    private LocalHostProcess(Process process, Uri baseAddress)
-    {
-        _process = process;
-        BaseAddress = baseAddress;
-    }
+    private LocalHostProcess(Process process) => _process = process;
 
-    public Uri BaseAddress { get; }
+    /// <summary>Where the host serves HTTP, as it said when it had started.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
     public Task<int> Exited { get; private set; } = Task.FromResult(0);
 
     /// <summary>The last lines the host and worker printed, for a failure message.</summary>
@@ -46,10 +43,11 @@ public sealed class LocalHostProcess : IAsyncDisposable
     {
         var hostDll = hostBuild ?? HostBuildOfThisRun();
         if (!File.Exists(hostDll)) throw new InvalidOperationException($"The local host is not built at {hostDll}; build the solution first.");
-        var port = Azurite.FreePort();
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { hostDll, "--app", appDirectory, "--port", port.ToString() },
+            // Port 0: the host binds a free port itself and names it when it has started. A port chosen here and bound
+            // seconds later can be taken in between by anything else on the machine.
+            ArgumentList = { hostDll, "--app", appDirectory, "--port", "0" },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -57,9 +55,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
         foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__")] = value;
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var exited = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.Exited += (_, _) => exited.TrySetResult(process.ExitCode);
-        var host = new LocalHostProcess(process, new Uri($"http://127.0.0.1:{port}")) { Exited = exited.Task };
+        var host = new LocalHostProcess(process) { Exited = exited.Task };
         // LOCALHOST_LOG=<file> keeps everything the host and worker print, for looking into a failed run.
         var logFile = Environment.GetEnvironmentVariable("LOCALHOST_LOG") is { Length: > 0 } path ? TextWriter.Synchronized(File.AppendText(path)) : null;
         void Line(string? line)
@@ -72,7 +70,8 @@ public sealed class LocalHostProcess : IAsyncDisposable
                 host._output.Enqueue(line);
                 if (host._output.Count > 2000) host._output.Dequeue();
             }
-            if (line.Contains(ReadyLine, StringComparison.Ordinal)) ready.TrySetResult();
+            if (line.IndexOf(ReadyLine, StringComparison.Ordinal) is >= 0 and var at)
+                ready.TrySetResult(new Uri(line[(at + ReadyLine.Length)..].Split(' ')[0]));
         }
         process.OutputDataReceived += (_, e) => Line(e.Data);
         process.ErrorDataReceived += (_, e) => Line(e.Data);
@@ -87,6 +86,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
             host.Kill();
             throw new InvalidOperationException($"The local host did not start ({(first == exited.Task ? $"exit code {exited.Task.Result}" : "timed out")}):{Environment.NewLine}{host.RecentOutput}");
         }
+        host.BaseAddress = await ready.Task;
         return host;
     }
 

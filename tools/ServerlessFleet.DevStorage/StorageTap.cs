@@ -19,14 +19,13 @@ public sealed partial class StorageTap : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private StorageTap(WebApplication app, Uri address, StorageRequestCounter counter)
+    private StorageTap(WebApplication app, StorageRequestCounter counter)
     {
         _app = app;
-        Address = address;
         Counter = counter;
     }
 
-    public Uri Address { get; }
+    public Uri Address { get; private set; } = null!;
     public StorageRequestCounter Counter { get; }
 
     /// <param name="counter">Shared by the taps of one account's endpoints, so one counter sees all of its traffic.</param>
@@ -37,12 +36,12 @@ public sealed partial class StorageTap : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddHttpForwarder();
-        var port = Azurite.FreePort();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        // Port 0, bound at once: a port chosen first and bound later can be taken in between.
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
         var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
         var transformer = new RawTargetTransformer(target);
-        var tap = new StorageTap(app, new Uri($"http://127.0.0.1:{port}/"), counter);
+        var tap = new StorageTap(app, counter);
         app.Run(async context =>
         {
             var address = RawTargetTransformer.Address(target, context);
@@ -60,6 +59,8 @@ public sealed partial class StorageTap : IAsyncDisposable
             await forwarder.SendAsync(context, target.ToString(), emulator, ForwarderRequestConfig.Empty, transformer);
         });
         await app.StartAsync();
+        tap.Address = new Uri(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.GetRequiredFeature<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>().Addresses.First() + "/");
         return tap;
     }
 
