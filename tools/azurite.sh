@@ -1,6 +1,7 @@
-# Sourced by scripts that need a throw-away Azurite: `start_azurite LOG` starts one in memory on loopback ports it picks
-# itself (port 0, named in its log: ports chosen first and bound later can be taken in between), waits until it
-# listens and exports AzureWebJobsStorage for it; `stop_process PID SIGNAL` ends a process, killing it after 10 s.
+# Sourced by the scripts that start Azurite and the local host. `start_azurite LOG` starts a throw-away Azurite in memory
+# on loopback ports it picks itself (port 0, named in its log: ports chosen first and bound later can be taken in
+# between), waits until it listens and exports AzureWebJobsStorage for it. `stop_process PID SIGNAL` ends a process,
+# killing it after 10 s.
 
 stop_process() {
   local pid=$1 signal=$2

@@ -39,20 +39,15 @@ set -a
 set +a
 
 pids=()
-# Waits up to 10 s for a process to end, then kills it.
-end() {
-  local pid=$1 signal=$2
-  kill "-$signal" "$pid" 2>/dev/null || return 0
-  for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=tools/azurite.sh
+. tools/azurite.sh
 stop() {
   trap - INT TERM EXIT
   # The host first, while storage still answers: its task hub gives up its leases and it stops the worker. It is sent
   # SIGTERM, since a background job of a script starts with SIGINT ignored and .NET keeps it so. Azurite closes on
   # SIGINT (it ignores SIGTERM).
-  [ ${#pids[@]} -gt 1 ] && end "${pids[1]}" TERM
-  [ ${#pids[@]} -gt 0 ] && end "${pids[0]}" INT
+  [ ${#pids[@]} -gt 1 ] && stop_process "${pids[1]}" TERM
+  [ ${#pids[@]} -gt 0 ] && stop_process "${pids[0]}" INT
   wait 2>/dev/null || true
 }
 trap 'stop; exit 0' INT TERM
