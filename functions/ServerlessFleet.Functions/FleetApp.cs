@@ -191,13 +191,14 @@ internal sealed class StorageStartup(FleetStorage storage, StorageLayout layout,
 
     public async Task StartAsync(CancellationToken ct)
     {
+        var declared = Declared(layout, catalog);
         var waited = System.Diagnostics.Stopwatch.StartNew();
         var pause = TimeSpan.FromSeconds(1);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await storage.EnsureCreatedAsync(Declared(layout, catalog), ct);
+                await storage.EnsureCreatedAsync(declared, ct);
                 await tenants.EnsureExistsAsync(options.Value.DefaultTenant, ct);
                 if (attempt > 1) logger.LogWarning("Storage answered after {Seconds:0.0} s; starting.", waited.Elapsed.TotalSeconds);
                 return;
