@@ -128,6 +128,8 @@ public static class FleetApp
         services.AddSingleton<DeviceTokens>();
         services.AddSingleton<DeviceAdmission>();
         services.AddSingleton<DeviceAuthenticator>();
+        services.AddSingleton<DeviceSignIn>();
+        services.AddSingleton<DeviceInventory>();
         services.AddSingleton<IDeviceDecommissionHook, ForgetAuthSetsOnDecommission>();
         services.AddSingleton<TelemetryStore>();
         services.AddSingleton<ArtifactStore>();

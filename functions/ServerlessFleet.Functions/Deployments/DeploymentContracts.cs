@@ -43,10 +43,3 @@ public sealed record DeviceDeploymentResponse(string Serial, string Status, int 
 
 public sealed record StatisticsRequest(List<string>? Ids);
 public sealed record DeploymentStatisticsResponse(string Id, string Status, IReadOnlyDictionary<string, int> Statistics);
-
-public sealed record DeviceStatusRequest(string? Status, string? Substate);
-public sealed record DeviceLogRequest(List<DeploymentLogMessageRequest>? Messages);
-public sealed record DeploymentLogMessageRequest(DateTimeOffset? Timestamp, string? Level, string? Message);
-
-public sealed record NextArtifact(string Name, string Version, Uri Uri, DateTimeOffset ExpiresAt, string Sha256, long Size, IReadOnlyList<string> DeviceTypesCompatible);
-public sealed record NextDeploymentResponse(string DeploymentId, NextArtifact Artifact, int PollAfterSeconds);

@@ -13,6 +13,8 @@ public static class DeploymentsSetup
         services.AddSingleton<DeviceDeploymentQueues>();
         services.AddSingleton<DeploymentService>();
         services.AddSingleton<DeploymentLogs>();
+        services.AddSingleton<DevicePoll>();
+        services.AddSingleton<DeviceDeploymentReports>();
         services.AddSingleton<IArtifactUsage, ArtifactsInActiveDeployments>();
         services.AddSingleton<IDeviceDecommissionHook, LeaveDeploymentsOnDecommission>();
         services.AddSingleton<DeploymentSweeper>();

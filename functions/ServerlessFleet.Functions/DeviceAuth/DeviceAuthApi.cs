@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
@@ -32,7 +31,6 @@ public sealed record DeviceAuthRequest(JsonObject Identity, string PublicKey, st
 public static class DeviceAuthApi
 {
     public const string SignatureHeader = "X-Fleet-Signature";
-    private const int MaxAuthBodyBytes = 16 * 1024;
 
     [Function("AuthenticateDevice"), Tags("Device API"), Accepts<DeviceAuthRequest>("application/json"),
         RequestHeader(SignatureHeader, "Base64 signature of the exact request body with the device's private key", Required = true), ProducesResponseType<DeviceTokenResponse>(200), AllowAnonymousAccess, HandledBy(nameof(AuthenticateAsync))]
@@ -65,39 +63,28 @@ public static class DeviceAuthApi
     public static Task<IResult> SetAuthSetStatus([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/v1/devices/{serial}/auth/{authSetId}/status")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    internal static readonly JsonDocumentOptions UniqueKeys = new() { AllowDuplicateProperties = false };
+    private static readonly SignInRefusals Refusals = new("The signature does not match the body and public key.", "Unknown tenant token.",
+        "The device is pending admission.", "The device is not admitted.");
 
-    private static async Task<IResult> AuthenticateAsync(HttpContext context, TenantStore tenants, DeviceAdmission admission,
-        Microsoft.Extensions.Options.IOptions<ServerlessFleet.Shared.FleetOptions> options, CancellationToken ct)
+    private static async Task<Ok<DeviceTokenResponse>> AuthenticateAsync(HttpContext context, DeviceSignIn signIn, CancellationToken ct)
     {
-        var body = await ReadBodyAsync(context.Request, ct);
-        var signature = TryBase64(context.Request.Headers[SignatureHeader].ToString())
+        var body = await SignedBodies.ReadAsync(context.Request, ct);
+        var signature = SignedBodies.Signature(context.Request, SignatureHeader)
             ?? throw FleetException.Unauthenticated($"{SignatureHeader} must hold the base64 signature of the request body.");
-        JsonObject request;
-        try { request = JsonNode.Parse(body, documentOptions: UniqueKeys) as JsonObject ?? throw new JsonException("not an object"); }
-        catch (JsonException e) { throw FleetException.Validation("body", $"The body is not a JSON object: {e.Message}"); }
+        var request = SignedBodies.ParseObject(body, "body", e => $"The body is not a JSON object: {e.Message}");
 
         var errors = new ValidationErrors();
         var identity = request["identity"] as JsonObject;
-        var serial = identity?["serial"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
-        errors.Require(serial is not null && DevicesApi.SerialPattern().IsMatch(serial), "identity.serial", "identity.serial is required: 1-128 of A-Z a-z 0-9 . _ : -");
-        var key = DevicePublicKey.TryParse(request["publicKey"] is JsonValue k && k.TryGetValue<string>(out var pem) ? pem : null);
+        var serial = SignedBodies.Text(identity?["serial"]);
+        errors.Require(serial is not null && DeviceIdentities.SerialPattern().IsMatch(serial), "identity.serial", "identity.serial is required: 1-128 of A-Z a-z 0-9 . _ : -");
+        var key = DevicePublicKey.TryParse(SignedBodies.Text(request["publicKey"]));
         errors.Require(key is not null, "publicKey", "publicKey must be a PEM public key: RSA (2048+ bits), ECDSA P-256 or Ed25519.");
-        var tenantToken = request["tenantToken"] is JsonValue t && t.TryGetValue<string>(out var tt) ? tt : null;
+        var tenantToken = SignedBodies.Text(request["tenantToken"]);
         errors.Require(tenantToken is not null, "tenantToken", "tenantToken is required.");
         errors.ThrowIfAny();
 
-        // Nothing is stored unless the body is signed by the key it carries and names a real tenant.
-        if (!key!.Verify(body, signature)) throw FleetException.Unauthenticated("The signature does not match the body and public key.");
-        var tenant = await tenants.FindByTokenAsync(tenantToken!, ct) ?? throw FleetException.Unauthenticated("Unknown tenant token.");
-
-        var result = await admission.AuthenticateAsync(tenant, serial!, identity!, key, ct);
-        return result.Outcome switch
-        {
-            AuthOutcome.Accepted => TypedResults.Ok(new DeviceTokenResponse(result.Token!.Token, result.Token.ExpiresAt)),
-            AuthOutcome.Pending => throw AdmissionRetry.NotAdmitted(result, options.Value, "The device is pending admission."),
-            _ => throw AdmissionRetry.NotAdmitted(result, options.Value, "The device is not admitted."),
-        };
+        var token = await signIn.SignInAsync(new SignedAuthRequest(body, signature, serial!, identity!, key!, tenantToken), Refusals, ct);
+        return TypedResults.Ok(new DeviceTokenResponse(token.Token, token.ExpiresAt));
     }
 
     private static async Task<Ok<PagedResponse<AuthSetResponse>>> ListAsync(HttpContext context, string? status, [AsParameters] PagingQuery paging,
@@ -146,26 +133,6 @@ public static class DeviceAuthApi
         var set = await admission.SetStatusAsync(await tenants.GetAsync(caller.TenantId, ct), serial, authSetId, request.Status, ct);
         await audit.RecordAsync($"device.auth.{request.Status}", "device", serial, null, new { authSet = authSetId, status = set.Status }, ct);
         return TypedResults.Ok(AuthSetResponse.From(set));
-    }
-
-    internal static async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken ct)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[4096];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > MaxAuthBodyBytes) throw new FleetException(ErrorCategory.PayloadTooLarge, $"An auth request is at most {MaxAuthBodyBytes} bytes.");
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
-    }
-
-    internal static byte[]? TryBase64(string text)
-    {
-        if (text.Length is 0 or > 2048) return null;
-        var bytes = new byte[text.Length];
-        return Convert.TryFromBase64String(text, bytes, out var n) ? bytes[..n] : null;
     }
 }
 

@@ -1,13 +1,10 @@
 using Microsoft.Azure.Functions.Worker;
-using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Devices;
-using ServerlessFleet.Shared.Errors;
 
 namespace ServerlessFleet.Functions.Devices;
-
-public sealed record InventoryItem(string? Name, JsonNode? Value);
 
 /// <summary>The device reports its inventory (scope <c>inventory</c>): PATCH merges, PUT replaces.</summary>
 public static class DeviceInventoryApi
@@ -22,20 +19,15 @@ public static class DeviceInventoryApi
     public static Task<IResult> ReplaceDeviceInventory([HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = "api/device/v1/inventory")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    private static Task<IResult> PatchDeviceInventoryAsync(List<InventoryItem> items, DeviceCaller device, DeviceStore devices, CancellationToken ct) =>
-        WriteAsync(items, replace: false, device, devices, ct);
-
-    private static Task<IResult> ReplaceDeviceInventoryAsync(List<InventoryItem> items, DeviceCaller device, DeviceStore devices, CancellationToken ct) =>
-        WriteAsync(items, replace: true, device, devices, ct);
-
-    internal static async Task<IResult> WriteAsync(List<InventoryItem> items, bool replace, DeviceCaller device, DeviceStore devices, CancellationToken ct)
+    private static async Task<NoContent> PatchDeviceInventoryAsync(List<InventoryItem> items, DeviceCaller device, DeviceInventory inventory, CancellationToken ct)
     {
-        var attributes = items.Select(i => new DeviceAttribute(i?.Name!, i?.Value, AttributeScope.Inventory)).ToList();
-        var errors = new ValidationErrors();
-        AttributeRules.Validate(attributes, errors, "");
-        errors.ThrowIfAny();
-        await devices.UpdateAsync(device.TenantId, device.Serial,
-            d => replace ? AttributeUpdates.Replace(d, [AttributeScope.Inventory], attributes) : AttributeUpdates.Upsert(d, attributes), null, ct);
-        return Results.NoContent();
+        await inventory.WriteAsync(device.Principal.Device, items, replace: false, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<NoContent> ReplaceDeviceInventoryAsync(List<InventoryItem> items, DeviceCaller device, DeviceInventory inventory, CancellationToken ct)
+    {
+        await inventory.WriteAsync(device.Principal.Device, items, replace: true, ct);
+        return TypedResults.NoContent();
     }
 }

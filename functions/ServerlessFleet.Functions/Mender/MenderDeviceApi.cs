@@ -1,21 +1,15 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Auth;
-using ServerlessFleet.Functions.Deployments;
-using ServerlessFleet.Functions.DeviceAuth;
-using ServerlessFleet.Functions.Devices;
+using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
-using ServerlessFleet.Shared;
-using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.DeviceAuth;
 using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Errors;
-using ServerlessFleet.Shared.Tenants;
 
 namespace ServerlessFleet.Functions.Mender;
 
@@ -113,81 +107,71 @@ public static class MenderDeviceApi
     public static Task<IResult> UpdateControlMap([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/devices/v2/deployments/device/deployments/{id}/update_control_map")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    private static async Task<IResult> AuthenticateAsync(HttpContext context, TenantStore tenants, DeviceAdmission admission, IOptions<FleetOptions> options, CancellationToken ct)
-    {
-        var body = await DeviceAuthApi.ReadBodyAsync(context.Request, ct);
-        JsonObject request;
-        try { request = JsonNode.Parse(body, documentOptions: DeviceAuthApi.UniqueKeys) as JsonObject ?? throw new JsonException("not an object"); }
-        catch (JsonException e) { throw FleetException.Validation("body", $"The body is not a JSON object: {e.Message}"); }
+    private static readonly SignInRefusals Refusals = new("device unauthorized: the signature does not match the body and public key.",
+        "device unauthorized: unknown tenant token.", "device unauthorized: pending admission.", "device unauthorized.");
 
+    private static async Task<IResult> AuthenticateAsync(HttpContext context, DeviceSignIn signIn, CancellationToken ct)
+    {
+        var body = await SignedBodies.ReadAsync(context.Request, ct);
+        var request = SignedBodies.ParseObject(body, "body", e => $"The body is not a JSON object: {e.Message}");
         var idData = Text(request["id_data"]) ?? throw FleetException.Validation("id_data", "missing required parameter: id_data");
-        JsonObject identity;
-        try { identity = JsonNode.Parse(idData, documentOptions: DeviceAuthApi.UniqueKeys) as JsonObject ?? throw new JsonException("not an object"); }
-        catch (JsonException) { throw FleetException.Validation("id_data", "id_data must be a JSON object encoded as a string, e.g. \"{\\\"mac\\\":\\\"00:01:02:03:04:05\\\"}\"."); }
-        var serial = identity.Count == 0 ? null : DeviceIdentities.SerialOf(identity)
-            ?? throw FleetException.Validation("id_data", "id_data.serial must be 1-128 of A-Z a-z 0-9 . _ : -");
-        if (serial is null) throw FleetException.Validation("id_data", "id_data names no identity attribute.");
+        var identity = SignedBodies.ParseObject(idData, "id_data", _ => "id_data must be a JSON object encoded as a string, e.g. \"{\\\"mac\\\":\\\"00:01:02:03:04:05\\\"}\".");
+        if (identity.Count == 0) throw FleetException.Validation("id_data", "id_data names no identity attribute.");
+        var serial = DeviceIdentities.SerialOf(identity) ?? throw FleetException.Validation("id_data", "id_data.serial must be 1-128 of A-Z a-z 0-9 . _ : -");
         var key = DevicePublicKey.TryParse(Text(request["pubkey"]) ?? throw FleetException.Validation("pubkey", "missing required parameter: pubkey"))
             ?? throw FleetException.Validation("pubkey", "pubkey must be a PEM public key: RSA (2048+ bits), ECDSA P-256 or Ed25519.");
-        var signature = DeviceAuthApi.TryBase64(context.Request.Headers[SignatureHeader].ToString())
+        var signature = SignedBodies.Signature(context.Request, SignatureHeader)
             ?? throw FleetException.Unauthenticated($"{SignatureHeader} must hold the base64 signature of the request body.");
-
-        // Nothing is stored unless the body is signed by the key it carries and names a real tenant.
-        if (!key.Verify(body, signature)) throw FleetException.Unauthenticated("device unauthorized: the signature does not match the body and public key.");
-        var tenantToken = Text(request["tenant_token"]);
-        var tenant = string.IsNullOrEmpty(tenantToken)
-            ? await tenants.FindAsync(options.Value.DefaultTenant, ct)
-            : await tenants.FindByTokenAsync(tenantToken, ct);
-        if (tenant is null) throw FleetException.Unauthenticated("device unauthorized: unknown tenant token.");
-
-        var result = await admission.AuthenticateAsync(tenant, serial, identity, key, ct);
-        return result.Outcome == AuthOutcome.Accepted
-            ? Results.Text(result.Token!.Token, "application/jwt")
-            : throw AdmissionRetry.NotAdmitted(result, options.Value, result.Outcome == AuthOutcome.Pending ? "device unauthorized: pending admission." : "device unauthorized.");
+        var tenantToken = Text(request["tenant_token"]) is { Length: > 0 } token ? token : null;
+        var issued = await signIn.SignInAsync(new SignedAuthRequest(body, signature, serial, identity, key, tenantToken), Refusals, ct);
+        return Results.Text(issued.Token, "application/jwt");
     }
 
     private static Task<IResult> NextFromQueryAsync([FromQuery(Name = "artifact_name")] string? artifactName, [FromQuery(Name = "device_type")] string? deviceType,
-        DeviceCaller caller, DeploymentService deployments, ArtifactBlobs blobs, IOptions<FleetOptions> options, CancellationToken ct) =>
-        NextAsync(artifactName, deviceType, caller, deployments, blobs, options.Value, ct);
+        DeviceCaller caller, DevicePoll poll, CancellationToken ct) =>
+        NextAsync(artifactName, deviceType, caller, poll, ct);
 
-    private static Task<IResult> NextFromProvidesAsync(Dictionary<string, JsonNode?> provides, DeviceCaller caller, DeploymentService deployments, ArtifactBlobs blobs,
-        IOptions<FleetOptions> options, CancellationToken ct) =>
-        NextAsync(Text(provides.GetValueOrDefault("artifact_name")), Text(provides.GetValueOrDefault("device_type")), caller, deployments, blobs, options.Value, ct);
+    private static Task<IResult> NextFromProvidesAsync(Dictionary<string, JsonNode?> provides, DeviceCaller caller, DevicePoll poll, CancellationToken ct) =>
+        NextAsync(Text(provides.GetValueOrDefault("artifact_name")), Text(provides.GetValueOrDefault("device_type")), caller, poll, ct);
 
-    private static Task<IResult> NextV2Async(MenderNextRequest request, DeviceCaller caller, DeploymentService deployments, ArtifactBlobs blobs,
-        IOptions<FleetOptions> options, CancellationToken ct)
+    private static Task<IResult> NextV2Async(MenderNextRequest request, DeviceCaller caller, DevicePoll poll, CancellationToken ct)
     {
         var provides = request.DeviceProvides ?? throw FleetException.Validation("device_provides", "missing required parameter: device_provides");
-        return NextAsync(Text(provides.GetValueOrDefault("artifact_name")), Text(provides.GetValueOrDefault("device_type")), caller, deployments, blobs, options.Value, ct);
+        return NextAsync(Text(provides.GetValueOrDefault("artifact_name")), Text(provides.GetValueOrDefault("device_type")), caller, poll, ct);
     }
 
-    private static async Task<IResult> NextAsync(string? artifactName, string? deviceType, DeviceCaller caller, DeploymentService deployments, ArtifactBlobs blobs,
-        FleetOptions options, CancellationToken ct)
+    private static async Task<IResult> NextAsync(string? artifactName, string? deviceType, DeviceCaller caller, DevicePoll poll, CancellationToken ct)
     {
         var errors = new ValidationErrors();
         errors.Require(!string.IsNullOrEmpty(artifactName), "artifact_name", "missing required parameter: artifact_name");
         errors.Require(!string.IsNullOrEmpty(deviceType), "device_type", "missing required parameter: device_type");
         errors.ThrowIfAny();
-        var (offer, _) = await DeviceDeploymentsApi.OfferAsync(caller, artifactName, null, deviceType, deployments, blobs, options, ct);
-        return offer is null ? Results.NoContent() : Results.Ok(MenderDeploymentInstructions.From(offer));
+        var answer = await poll.NextAsync(caller.Principal.Device, new PollRequest(artifactName, null, deviceType), ct);
+        return answer.Offer is null ? Results.NoContent() : Results.Ok(MenderDeploymentInstructions.From(answer.Offer));
     }
 
-    private static Task<Microsoft.AspNetCore.Http.HttpResults.NoContent> StatusAsync(string id, DeviceStatusRequest request, DeviceCaller caller, DeploymentService deployments,
-        CancellationToken ct) => DeviceDeploymentsApi.StatusAsync(id, request, caller, deployments, ct);
+    private static async Task<NoContent> StatusAsync(string id, DeviceStatusRequest request, DeviceCaller caller, DeviceDeploymentReports reports, CancellationToken ct)
+    {
+        await reports.ReportStatusAsync(caller.Principal.Device, id, request, ct);
+        return TypedResults.NoContent();
+    }
 
-    private static Task<Microsoft.AspNetCore.Http.HttpResults.NoContent> LogAsync(string id, DeviceLogRequest request, DeviceCaller caller, DeploymentStore store,
-        DeploymentLogs logs, CancellationToken ct) => DeviceDeploymentsApi.LogAsync(id, request, caller, store, logs, ct);
+    private static async Task<NoContent> LogAsync(string id, DeviceLogRequest request, DeviceCaller caller, DeviceDeploymentReports reports, CancellationToken ct)
+    {
+        await reports.WriteLogAsync(caller.Principal.Device, id, request, ct);
+        return TypedResults.NoContent();
+    }
 
-    private static Task<IResult> PatchInventoryAsync(List<MenderAttribute> attributes, DeviceCaller device, DeviceStore devices, CancellationToken ct) =>
-        InventoryAsync(attributes, replace: false, device, devices, ct);
+    private static Task<IResult> PatchInventoryAsync(List<MenderAttribute> attributes, DeviceCaller device, DeviceInventory inventory, CancellationToken ct) =>
+        InventoryAsync(attributes, replace: false, device, inventory, ct);
 
-    private static Task<IResult> ReplaceInventoryAsync(List<MenderAttribute> attributes, DeviceCaller device, DeviceStore devices, CancellationToken ct) =>
-        InventoryAsync(attributes, replace: true, device, devices, ct);
+    private static Task<IResult> ReplaceInventoryAsync(List<MenderAttribute> attributes, DeviceCaller device, DeviceInventory inventory, CancellationToken ct) =>
+        InventoryAsync(attributes, replace: true, device, inventory, ct);
 
     /// <summary>Mender answers 200 to inventory writes; the values follow the native rules, which are Mender's (no mixed arrays).</summary>
-    private static async Task<IResult> InventoryAsync(List<MenderAttribute> attributes, bool replace, DeviceCaller device, DeviceStore devices, CancellationToken ct)
+    private static async Task<IResult> InventoryAsync(List<MenderAttribute> attributes, bool replace, DeviceCaller device, DeviceInventory inventory, CancellationToken ct)
     {
-        await DeviceInventoryApi.WriteAsync(attributes.Select(a => new InventoryItem(a?.Name, a?.Value)).ToList(), replace, device, devices, ct);
+        await inventory.WriteAsync(device.Principal.Device, attributes.Select(a => new InventoryItem(a?.Name, a?.Value)).ToList(), replace, ct);
         return Results.Ok();
     }
 
@@ -199,5 +183,5 @@ public static class MenderDeviceApi
             _ => "Remote terminal, port forwarding and file transfer are not offered by this server.",
         });
 
-    private static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    private static string? Text(JsonNode? node) => SignedBodies.Text(node);
 }

@@ -1,8 +1,7 @@
 using ServerlessFleet.Shared;
-using ServerlessFleet.Shared.DeviceAuth;
 using ServerlessFleet.Shared.Errors;
 
-namespace ServerlessFleet.Functions.DeviceAuth;
+namespace ServerlessFleet.Shared.DeviceAuth;
 
 /// <summary>
 /// The 401 a device gets while it is pending or rejected says when to ask again (<c>Retry-After</c>): as long as it has
