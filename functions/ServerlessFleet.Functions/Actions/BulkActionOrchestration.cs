@@ -3,6 +3,8 @@ using Microsoft.DurableTask;
 using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Shared.Actions;
 
+using ServerlessFleet.Shared.Orchestration;
+
 namespace ServerlessFleet.Functions.Actions;
 
 /// <summary>
@@ -13,7 +15,7 @@ namespace ServerlessFleet.Functions.Actions;
 /// </summary>
 public static class BulkActionOrchestration
 {
-    public const string Name = "BulkAction";
+    public const string Name = OrchestrationNames.BulkAction;
     public const string ControlEvent = "Control";
     private const int StepsPerGeneration = 30;
     private static TaskOptions Retry => ActivityRetry.Policy;

@@ -4,6 +4,7 @@ using Microsoft.DurableTask.Client;
 using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Groups;
+using ServerlessFleet.Shared.Orchestration;
 
 namespace ServerlessFleet.Functions.Deployments;
 
@@ -23,7 +24,7 @@ public sealed record DeploymentProgress(string Status, int PhaseIndex, int Phase
 /// </summary>
 public static class DeploymentOrchestration
 {
-    public const string Name = "Deployment";
+    public const string Name = OrchestrationNames.Deployment;
     public const string ControlEvent = "Control";
     /// <summary>Steps per generation before continuing as new, which keeps the replayed history short.</summary>
     private const int StepsPerGeneration = 40;
@@ -202,7 +203,7 @@ public sealed record HealthRequest(DeploymentState State, int Phase, HealthGate 
 
 /// <summary>The deployment orchestration's activities: each a thin call into the deployment services.</summary>
 public sealed class DeploymentActivities(DeploymentStore store, DeploymentService deployments, DeploymentSweeper sweep, GroupReleases groupReleases,
-    DeploymentHealthWatch health, DeploymentRollbacks rollbacks)
+    DeploymentHealthWatch health, DeploymentCreation creation)
 {
     [Function(nameof(DeploymentLoad))]
     public async Task<DeploymentRun?> DeploymentLoad([ActivityTrigger] DeploymentState state, CancellationToken ct) =>
@@ -231,7 +232,7 @@ public sealed class DeploymentActivities(DeploymentStore store, DeploymentServic
     /// <summary>Creates and starts the rollback deployment (once: its id derives from this deployment's); null when no device installed the release.</summary>
     [Function(nameof(DeploymentRollback))]
     public Task<string?> DeploymentRollback([ActivityTrigger] DeploymentState state, [DurableClient] DurableTaskClient durable, CancellationToken ct) =>
-        rollbacks.RollBackAsync(state.TenantId, state.DeploymentId, new Orchestrations(durable), ct);
+        creation.RollBackAsync(state.TenantId, state.DeploymentId, new Orchestrations(durable), ct);
 
     [Function(nameof(DeploymentSetStatus))]
     public async Task<bool> DeploymentSetStatus([ActivityTrigger] StatusRequest request, CancellationToken ct)

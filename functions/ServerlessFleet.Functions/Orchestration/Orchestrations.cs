@@ -2,6 +2,7 @@ using DurableTask.Core.Exceptions;
 using Grpc.Core;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using ServerlessFleet.Shared.Orchestration;
 
 namespace ServerlessFleet.Functions.Orchestration;
 
@@ -10,7 +11,7 @@ namespace ServerlessFleet.Functions.Orchestration;
 /// <c>[DurableClient]</c> binding and hand it to <see cref="Hosting.FunctionHandlers"/>, which puts it here; a
 /// handler asks for it as a parameter.
 /// </summary>
-public sealed class Orchestrations(DurableTaskClient client)
+public sealed class Orchestrations(DurableTaskClient client) : IOrchestrationStarter
 {
     public static ValueTask<Orchestrations?> BindAsync(HttpContext context) =>
         ValueTask.FromResult<Orchestrations?>(context.Features.Get<Orchestrations>()

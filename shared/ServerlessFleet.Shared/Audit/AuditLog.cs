@@ -17,6 +17,9 @@ public sealed class AuditLog(FleetStorage storage, TimeProvider clock)
     private const int MaxChangesLength = 30_000;
     private TableClient Table => storage.Table(TableName);
 
+    public Task<AuditEntry> RecordAsync(Actor actor, string action, string objectType, string objectId, object? before, object? after, CancellationToken ct) =>
+        RecordAsync(actor.TenantId, actor.KeyId, action, objectType, objectId, before, after, actor.RequestId, ct);
+
     public async Task<AuditEntry> RecordAsync(string tenantId, string actorKeyId, string action, string objectType, string objectId,
         object? before, object? after, string? requestId, CancellationToken ct)
     {

@@ -1,10 +1,9 @@
+using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Errors;
 
 namespace ServerlessFleet.Shared.Deployments;
 
 public sealed record PhaseRequest(double? BatchPercent, int? BatchSize, DateTimeOffset? StartAt, double? SoakMinutes);
-
-public sealed record TargetDevice(string Serial, string? DeviceType);
 
 /// <summary>
 /// Splits a target into phases and batches, the same way for a dry run and for the real one: devices in serial order,

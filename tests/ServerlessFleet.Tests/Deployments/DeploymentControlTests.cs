@@ -1,8 +1,8 @@
+using ServerlessFleet.Shared.Devices;
 using System.Net;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.Functions.Deployments;
-using ServerlessFleet.Functions.Devices;
 using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Errors;

@@ -1,3 +1,4 @@
+using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Errors;
 

@@ -1,10 +1,9 @@
-using Microsoft.Extensions.Primitives;
-using ServerlessFleet.Shared.Deployments;
-using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Paging;
 
-namespace ServerlessFleet.Functions.Devices;
+namespace ServerlessFleet.Shared.Devices;
+
+public sealed record TargetDevice(string Serial, string? DeviceType);
 
 /// <summary>
 /// Resolves what an action or a deployment targets (listed serials, a group, a filter, or every device) to devices,
@@ -30,9 +29,9 @@ public sealed class DeviceTargets(DeviceStore devices)
     /// <summary>Accepted devices that match the filter.</summary>
     public async Task<IReadOnlyList<TargetDevice>> FilterAsync(string tenantId, IReadOnlyDictionary<string, string> filter, CancellationToken ct)
     {
-        var raw = new QueryCollection(filter.ToDictionary(f => f.Key, f => new StringValues(f.Value)));
-        var query = new DeviceListQuery(raw["group"].FirstOrDefault(), raw["tag"].ToArray()!, raw["hardwareVersion"].ToArray()!, raw["release"].ToArray()!,
-            raw["ownerRef"].ToArray()!, [DeviceStatuses.Accepted], null, null, null, raw["search"].FirstOrDefault(), null, null, null).ToQuery(raw);
+        string[]? Many(string name) => filter.TryGetValue(name, out var value) ? [value] : null;
+        var query = new DeviceListFilter(filter.GetValueOrDefault("group"), Many("tag"), Many("hardwareVersion"), Many("release"), Many("ownerRef"),
+            [DeviceStatuses.Accepted], Search: filter.GetValueOrDefault("search")).ToQuery(filter.Select(f => KeyValuePair.Create(f.Key, (string?)f.Value)));
         var matching = new List<TargetDevice>();
         PageRequest? page = PageRequest.First(PageRequest.MaxLimit);
         while (page is not null && matching.Count <= MaxTargetDevices)

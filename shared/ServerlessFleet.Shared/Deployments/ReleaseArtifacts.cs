@@ -1,8 +1,7 @@
 using ServerlessFleet.Shared.Artifacts;
-using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Errors;
 
-namespace ServerlessFleet.Functions.Deployments;
+namespace ServerlessFleet.Shared.Deployments;
 
 /// <summary>What a deployment installs: one artifact by id, or every artifact of a release (one per device type); 422 when there is none.</summary>
 public static class ReleaseArtifacts
