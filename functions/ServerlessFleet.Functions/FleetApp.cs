@@ -138,6 +138,8 @@ public static class FleetApp
         services.AddDeployments();
         services.AddSingleton<BlobLinks>();
         services.AddSingleton<ArtifactBlobs>();
+        services.AddSingleton<ArtifactUploads>();
+        services.AddSingleton<ArtifactRemoval>();
         services.AddSingleton<FunctionCatalog>();
         services.AddSingleton<FunctionHandlers>();
         return services;
