@@ -18,9 +18,6 @@ using ServerlessFleet.Shared.Paging;
 
 namespace ServerlessFleet.Functions.Actions;
 
-public sealed record RolloutRequest(int? BatchSize, int? BatchDelaySeconds, double? StopThresholdPercent);
-public sealed record CreateActionRequest(string? Type, List<string>? Devices, string? Group, Dictionary<string, string>? Filter,
-    JsonObject? Params, double? ExpiresInMinutes, RolloutRequest? Rollout);
 public sealed record ActionResponse(string Id, string Type, JsonObject Params, string Status, ActionProgress Progress, Rollout Rollout,
     DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, string OrchestrationId);
 public sealed record DeviceActionResponse(string Serial, long? Seq, string Status, DateTimeOffset CreatedAt, DateTimeOffset? DeliveredAt,
@@ -38,8 +35,6 @@ public sealed record ActionResultRequest(string? Status, string? Detail);
 /// </summary>
 public static class ActionsApi
 {
-    public const int MaxExplicitDevices = 500;
-
     [Function("CreateAction"), Tags("Device actions"), RequireApiKey, AcceptIdempotencyKey, HandledBy(nameof(CreateAsync))]
     [EndpointSummary("Send an action to devices (≤ 500 listed, a group, or a filter) in rolling batches; needs the type's notify:* scope; Idempotency-Key honoured")]
     public static Task<IResult> CreateAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions")] HttpRequest req,
@@ -85,45 +80,17 @@ public static class ActionsApi
     public static Task<IResult> PostDeviceActionResult([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/device/v1/actions/{actionId}/result")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    private static async Task<Accepted<ActionResponse>> CreateAsync(CreateActionRequest request, HttpContext context, Caller caller, DeviceTargets deviceTargets,
-        ActionStore store, Orchestrations orchestrations, Auditor audit, TimeProvider clock, CancellationToken ct)
+    private static async Task<Accepted<ActionResponse>> CreateAsync(CreateActionRequest request, ActionCreation creation, Orchestrations orchestrations, Auditor audit,
+        CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        var type = request.Type;
-        errors.Require(type is not null && ActionTypes.RequiredScope(type) is not null, "type", $"type is one of {string.Join(", ", ActionTypes.All)}.");
-        errors.ThrowIfAny();
-        RequireScopeFor(caller, type!);
-
-        var parameters = ActionTypes.ValidateParams(type!, request.Params, errors);
-        var targets = new[] { request.Devices is not null, request.Group is not null, request.Filter is not null }.Count(t => t);
-        errors.Require(targets == 1, "devices", "Target exactly one of devices, group or filter.");
-        errors.Require(request.Devices is null || request.Devices.Count is > 0 and <= MaxExplicitDevices, "devices", $"devices lists 1 to {MaxExplicitDevices} serials.");
-        errors.Require(request.ExpiresInMinutes is null or (>= 0.05 and <= 7 * 24 * 60), "expiresInMinutes", "expiresInMinutes is 0.05 to 10080 (default 60).");
-        var rollout = request.Rollout;
-        errors.Require(rollout?.BatchSize is null or (>= 1 and <= 10_000), "rollout.batchSize", "batchSize is 1 to 10000.");
-        errors.Require(rollout?.BatchDelaySeconds is null or (>= 0 and <= 86_400), "rollout.batchDelaySeconds", "batchDelaySeconds is 0 to 86400.");
-        errors.Require(rollout?.StopThresholdPercent is null or (> 0 and <= 100), "rollout.stopThresholdPercent", "stopThresholdPercent is more than 0 and at most 100.");
-        errors.ThrowIfAny();
-
-        var serials = await TargetsAsync(request, caller, deviceTargets, ct);
-        if (serials.Count == 0) throw new FleetException(ErrorCategory.Unprocessable, "The target matches no accepted device.");
-        var batchSize = rollout?.BatchSize ?? Math.Max(serials.Count, 1);
-        var now = clock.GetUtcNow();
-        var action = new DeviceAction(store.NewId(), caller.TenantId, type!, parameters, serials.Count, (serials.Count + batchSize - 1) / batchSize,
-            new Rollout(batchSize, rollout?.BatchDelaySeconds ?? 0, rollout?.StopThresholdPercent), now, now.AddMinutes(request.ExpiresInMinutes ?? 60),
-            ActionStatuses.Pending, caller.KeyId);
-        var instance = InstanceId(action);
-        // The orchestration first: a saved action always has one (it waits for the save; see OrchestrationStarts).
-        await orchestrations.StartOnceAsync(BulkActionOrchestration.Name, instance, new BulkActionState(caller.TenantId, action.Id), ct);
-        await store.CreateAsync(action, serials, ct);
-        await audit.RecordAsync("action.create", "action", action.Id, null, new { action.Type, action.Params, action.Total, action.Rollout, Targets = serials.Count }, ct);
-        return TypedResults.Accepted($"/api/v1/actions/{action.Id}", Response(action, new ActionProgress(serials.Count, 0, 0, 0, 0, 0), instance));
+        var (action, progress) = await creation.CreateAsync(request, audit.Actor(), orchestrations, ct);
+        return TypedResults.Accepted($"/api/v1/actions/{action.Id}", Response(action, progress));
     }
 
     private static async Task<Ok<ActionResponse>> GetAsync(string id, Caller caller, ActionStore store, CancellationToken ct)
     {
         var action = await store.GetAsync(caller.TenantId, id, ct);
-        return TypedResults.Ok(Response(action, await store.ProgressAsync(caller.TenantId, id, ct), InstanceId(action)));
+        return TypedResults.Ok(Response(action, await store.ProgressAsync(caller.TenantId, id, ct)));
     }
 
     private static async Task<Ok<PagedResponse<DeviceActionResponse>>> DevicesAsync(string id, HttpContext context, [AsParameters] PagingQuery paging, Caller caller,
@@ -138,35 +105,14 @@ public static class ActionsApi
         return TypedResults.Ok(pages.Respond(context, new ListPage<DeviceActionResponse>(items, page.Next, page.Previous)));
     }
 
-    /// <summary>
-    /// Pause, resume or cancel: answered with the action after the change (200), or 202 when the orchestration has not
-    /// applied it within the wait. A command that changes nothing (pausing a paused action) raises no event.
-    /// </summary>
-    private static async Task<Results<Ok<ActionResponse>, Accepted<ActionResponse>>> ControlAsync(string id, CustomMethod method, Caller caller, ActionStore store,
+    /// <summary>Pause, resume or cancel: 200 with the action after the change, or 202 when the orchestration has not applied it within the wait.</summary>
+    private static async Task<Results<Ok<ActionResponse>, Accepted<ActionResponse>>> ControlAsync(string id, CustomMethod method, ActionControl control,
         Orchestrations orchestrations, Auditor audit, CancellationToken ct)
     {
-        var command = method.Name;
-        var action = await store.GetAsync(caller.TenantId, id, ct);
-        RequireScopeFor(caller, action.Type);
-        if (ActionStatuses.IsFinal(action.Status)) throw FleetException.Conflict($"The action is {action.Status}.");
-        if (command == ActionCommands.Resume && action.Status != ActionStatuses.Paused) throw FleetException.Conflict($"The action is {action.Status}, not paused.");
-        var applied = true;
-        if (!(command == ActionCommands.Pause && action.Status == ActionStatuses.Paused))
-        {
-            (action, applied) = await orchestrations.CommandAsync(InstanceId(action), BulkActionOrchestration.ControlEvent, command,
-                t => store.GetAsync(caller.TenantId, id, t), a => Applied(command, a.Status), ct);
-            await audit.RecordAsync($"action.{command}", "action", id, null, new { command }, ct);
-        }
-        var response = Response(action, await store.ProgressAsync(caller.TenantId, id, ct), InstanceId(action));
+        var (action, progress, applied) = await control.SendAsync(audit.Actor(), id, method.Name, orchestrations, ct);
+        var response = Response(action, progress);
         return applied ? TypedResults.Ok(response) : TypedResults.Accepted($"/api/v1/actions/{id}", response);
     }
-
-    private static bool Applied(string command, string status) => command switch
-    {
-        ActionCommands.Pause => status != ActionStatuses.Running && status != ActionStatuses.Pending,
-        ActionCommands.Resume => status != ActionStatuses.Paused,
-        _ => ActionStatuses.IsFinal(status),
-    };
 
     private static async Task<Ok<PagedResponse<InboxEntryResponse>>> HistoryAsync(string serial, HttpContext context, [AsParameters] PagingQuery paging, Caller caller,
         Paging pages, DeviceStore devices, DeviceInbox inbox, CancellationToken ct)
@@ -193,24 +139,8 @@ public static class ActionsApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IReadOnlyList<string>> TargetsAsync(CreateActionRequest request, Caller caller, DeviceTargets targets, CancellationToken ct)
-    {
-        var devices = request.Devices is { } listed ? await targets.ListedAsync(caller.TenantId, listed, ct)
-            : request.Group is { } group ? await targets.GroupAsync(caller.TenantId, group, ct)
-            : await targets.FilterAsync(caller.TenantId, request.Filter!, ct);
-        return devices.Select(d => d.Serial).ToList();
-    }
-
-    private static void RequireScopeFor(Caller caller, string type)
-    {
-        var scope = ActionTypes.RequiredScope(type)!;
-        if (!caller.Principal.Has(scope)) throw FleetException.Forbidden($"Action '{type}' requires the '{scope}' scope.");
-    }
-
-    private static string InstanceId(DeviceAction action) => OrchestrationIds.Action(action.TenantId, action.Id);
-
-    private static ActionResponse Response(DeviceAction a, ActionProgress progress, string instance) =>
-        new(a.Id, a.Type, a.Params, a.Status, progress, a.Rollout, a.CreatedAt, a.ExpiresAt, instance);
+    private static ActionResponse Response(DeviceAction a, ActionProgress progress) =>
+        new(a.Id, a.Type, a.Params, a.Status, progress, a.Rollout, a.CreatedAt, a.ExpiresAt, a.InstanceId);
 }
 
 /// <summary>Writes a delivery message's actions into the devices' inboxes (retried by the host, poisoned after maxDequeueCount).</summary>

@@ -10,6 +10,8 @@ public static class ActionsSetup
         services.AddSingleton<ActionStore>();
         services.AddSingleton<DeviceInbox>();
         services.AddSingleton<ActionService>();
+        services.AddSingleton<ActionCreation>();
+        services.AddSingleton<ActionControl>();
         services.AddSingleton<IDeviceDecommissionHook, CancelActionsOnDecommission>();
         return services;
     }

@@ -16,7 +16,7 @@ namespace ServerlessFleet.Functions.Actions;
 public static class BulkActionOrchestration
 {
     public const string Name = OrchestrationNames.BulkAction;
-    public const string ControlEvent = "Control";
+    public const string ControlEvent = OrchestrationNames.ControlEvent;
     private const int StepsPerGeneration = 30;
     private static TaskOptions Retry => ActivityRetry.Policy;
 
@@ -105,13 +105,6 @@ public static class BulkActionOrchestration
 
     private static Task SetStatusAsync(TaskOrchestrationContext ctx, BulkActionState state, string status) =>
         ctx.CallActivityAsync<bool>(nameof(BulkActionActivities.ActionSetStatus), new ActionStatusRequest(state, status), Retry);
-}
-
-public static class ActionCommands
-{
-    public const string Pause = "pause";
-    public const string Resume = "resume";
-    public const string Cancel = "cancel";
 }
 
 public sealed record BatchRequest(BulkActionState State, int Batch);

@@ -11,7 +11,7 @@ public sealed class Auditor(AuditLog log, IHttpContextAccessor accessor)
     public Actor Actor()
     {
         var context = accessor.HttpContext ?? throw new InvalidOperationException("Auditing needs a request.");
-        return new Actor(Caller.From(context).TenantId, Caller.From(context).KeyId, RequestIds.Get(context));
+        return new Actor(Caller.From(context).Principal, RequestIds.Get(context));
     }
 
     public Task RecordAsync(string action, string objectType, string objectId, object? before, object? after, CancellationToken ct)

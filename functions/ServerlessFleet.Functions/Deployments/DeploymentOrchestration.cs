@@ -25,7 +25,7 @@ public sealed record DeploymentProgress(string Status, int PhaseIndex, int Phase
 public static class DeploymentOrchestration
 {
     public const string Name = OrchestrationNames.Deployment;
-    public const string ControlEvent = "Control";
+    public const string ControlEvent = OrchestrationNames.ControlEvent;
     /// <summary>Steps per generation before continuing as new, which keeps the replayed history short.</summary>
     private const int StepsPerGeneration = 40;
 
@@ -184,13 +184,6 @@ public static class DeploymentOrchestration
         public static Task<DeploymentStatistics> StatisticsAsync(TaskOrchestrationContext ctx, DeploymentState state, DeploymentRun run) =>
             ctx.CallActivityAsync<DeploymentStatistics>(nameof(DeploymentActivities.DeploymentStatistics), new PhaseStatisticsRequest(state, run.Phases.Count), Retry);
     }
-}
-
-public static class DeploymentCommands
-{
-    public const string Pause = "pause";
-    public const string Resume = "resume";
-    public const string Abort = "abort";
 }
 
 public sealed record SweepRequest(DeploymentState State, bool LastPhaseReleased);

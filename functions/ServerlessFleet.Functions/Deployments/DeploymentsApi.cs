@@ -113,36 +113,14 @@ public static class DeploymentsApi
         return TypedResults.Ok(log);
     }
 
-    /// <summary>
-    /// Pause, resume or abort: answered with the deployment after the change (200), or 202 when the orchestration has not
-    /// applied it within the wait. A command that changes nothing (pausing a paused deployment) raises no event.
-    /// </summary>
-    private static async Task<Results<Ok<DeploymentResponse>, Accepted<DeploymentResponse>>> ControlAsync(string id, CustomMethod method, Caller caller,
-        DeploymentStore store, Orchestrations orchestrations, Auditor audit, CancellationToken ct)
+    /// <summary>Pause, resume or abort: 200 with the deployment after the change, or 202 when the orchestration has not applied it within the wait.</summary>
+    private static async Task<Results<Ok<DeploymentResponse>, Accepted<DeploymentResponse>>> ControlAsync(string id, CustomMethod method, DeploymentControl control,
+        Orchestrations orchestrations, Auditor audit, CancellationToken ct)
     {
-        var command = method.Name;
-        var deployment = await store.GetAsync(caller.TenantId, id, ct);
-        if (!DeploymentStatuses.IsActive(deployment.Status)) throw FleetException.Conflict($"The deployment is {deployment.Status}.");
-        if (command == DeploymentCommands.Resume && deployment.Status != DeploymentStatuses.Paused)
-            throw FleetException.Conflict($"The deployment is {deployment.Status}, not paused.");
-        var applied = true;
-        if (!(command == DeploymentCommands.Pause && deployment.Status == DeploymentStatuses.Paused))
-        {
-            var before = deployment.Status;
-            (deployment, applied) = await orchestrations.CommandAsync(deployment.InstanceId, DeploymentOrchestration.ControlEvent, command,
-                t => store.GetAsync(caller.TenantId, id, t), d => Applied(command, d.Status), ct);
-            await audit.RecordAsync($"deployment.{command}", "deployment", id, new { Status = before }, new { command }, ct);
-        }
-        var response = DeploymentResponse.From(deployment, await store.StatisticsAsync(caller.TenantId, id, deployment.Phases.Count, ct));
+        var (deployment, statistics, applied) = await control.SendAsync(audit.Actor(), id, method.Name, orchestrations, ct);
+        var response = DeploymentResponse.From(deployment, statistics);
         return applied ? TypedResults.Ok(response) : TypedResults.Accepted($"/api/v1/deployments/{id}", response);
     }
-
-    private static bool Applied(string command, string status) => command switch
-    {
-        DeploymentCommands.Pause => status != DeploymentStatuses.InProgress && status != DeploymentStatuses.Pending && status != DeploymentStatuses.Scheduled,
-        DeploymentCommands.Resume => status != DeploymentStatuses.Paused,
-        _ => !DeploymentStatuses.IsActive(status),
-    };
 
     private static async Task<Ok<IReadOnlyList<DeploymentStatisticsResponse>>> StatisticsAsync(StatisticsRequest request, Caller caller, DeploymentStore store,
         CancellationToken ct)

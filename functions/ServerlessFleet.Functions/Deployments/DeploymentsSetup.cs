@@ -1,6 +1,7 @@
 using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Deployments;
 using ServerlessFleet.Shared.Devices;
+using ServerlessFleet.Shared.Orchestration;
 
 namespace ServerlessFleet.Functions.Deployments;
 
@@ -19,6 +20,8 @@ public static class DeploymentsSetup
         services.AddSingleton<DeploymentSweeper>();
         services.AddSingleton<DeploymentHealthWatch>();
         services.AddSingleton<DeploymentCreation>();
+        services.AddSingleton<DeploymentControl>();
+        services.AddSingleton<OrchestrationCommands>();
         return services;
     }
 }

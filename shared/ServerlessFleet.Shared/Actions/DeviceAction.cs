@@ -41,7 +41,10 @@ public sealed record DeviceAction(
     DateTimeOffset CreatedAt,
     DateTimeOffset ExpiresAt,
     string Status,
-    string CreatedBy);
+    string CreatedBy)
+{
+    public string InstanceId => Orchestration.OrchestrationIds.Action(TenantId, Id);
+}
 
 public sealed record DeviceActionRecord(
     string Serial,

@@ -5,6 +5,8 @@ public static class OrchestrationNames
 {
     public const string Deployment = "Deployment";
     public const string BulkAction = "BulkAction";
+    /// <summary>The event that carries an operator's command (pause, resume, abort, cancel) to either orchestration.</summary>
+    public const string ControlEvent = "Control";
 }
 
 /// <summary>
