@@ -41,6 +41,16 @@ public abstract record DeploymentStep
     public sealed record Wait(DateTimeOffset? Until, string Next) : DeploymentStep;
 }
 
+/// <summary>What an operator's command does to a running deployment.</summary>
+public abstract record CommandOutcome
+{
+    /// <summary>The command does not apply (pausing a paused deployment, a repeat): nothing changes.</summary>
+    public sealed record Ignored : CommandOutcome;
+    /// <summary>The deployment goes on in <see cref="State"/> and is stored as <see cref="Status"/>.</summary>
+    public sealed record Changed(DeploymentState State, string Status, string? Reason) : CommandOutcome;
+    public sealed record Abort(string Reason) : CommandOutcome;
+}
+
 /// <summary>
 /// The deployment's decisions as a pure function of its state, its plan and the current statistics, so each rule
 /// (failure threshold, start times, batches, success gate, soak, completion) is tested without storage.
@@ -107,5 +117,51 @@ public static class DeploymentDecisions
         // The last phase counts its own devices, as every other phase does.
         return new DeploymentStep.Wait(null, allFinal ? "waiting for more devices to match the filter"
             : $"{number}: {stats.PhaseFinal(s.Phase)} of {stats.PhaseTotal(s.Phase)} devices finished");
+    }
+
+    /// <summary>An operator's command as the orchestration applies it; a command that no longer applies changes nothing.</summary>
+    public static CommandOutcome OnCommand(DeploymentState s, DeploymentRun run, DeploymentStatistics stats, string command)
+    {
+        switch (command)
+        {
+            case DeploymentCommands.Pause when !s.Paused:
+                var paused = s with { Paused = true, PauseReason = "paused by request", PausedAtSuccessGate = false };
+                return new CommandOutcome.Changed(paused, DeploymentStatuses.Paused, paused.PauseReason);
+            case DeploymentCommands.Resume when s.Paused:
+                // Resuming after a failed success gate means: go on with the next phase anyway. The failure threshold
+                // counts from here, so resuming is not undone by the failures that paused it.
+                var waived = s.PausedAtSuccessGate ? s.Phase : s.GateWaivedForPhase;
+                var resumed = s with { Paused = false, PauseReason = null, PausedAtSuccessGate = false, FinishedAtResume = stats.Succeeded + stats.Failed,
+                    FailedAtResume = stats.Failed, GateWaivedForPhase = waived };
+                return new CommandOutcome.Changed(resumed, resumed.Started ? DeploymentStatuses.InProgress : run.Status, null);
+            case DeploymentCommands.Abort:
+                return new CommandOutcome.Abort("aborted by request");
+            default:
+                return new CommandOutcome.Ignored();
+        }
+    }
+
+    /// <summary>Timeouts and dynamic joins are swept periodically; a deployment with neither needs no sweep.</summary>
+    public static bool SweepsNeeded(DeploymentRun run) => run.Dynamic || run.Policy.DeviceTimeoutMinutes is not null;
+
+    /// <summary>A dynamic target is swept every check; a device timeout at a quarter of its length, between one check and one minute.</summary>
+    public static TimeSpan SweepInterval(DeploymentRun run, DeploymentState s)
+    {
+        var check = TimeSpan.FromSeconds(s.CheckSeconds);
+        if (run.Dynamic || run.Policy.DeviceTimeoutMinutes is not { } minutes) return check;
+        var quarter = TimeSpan.FromMinutes(minutes / 4);
+        return quarter < check ? check : quarter < TimeSpan.FromMinutes(1) ? quarter : TimeSpan.FromMinutes(1);
+    }
+
+    /// <summary>
+    /// How long to wait for a command before looking again: one check interval, or less when the step's own time
+    /// (<paramref name="until"/>) or the next sweep comes first; zero or less means look again at once.
+    /// </summary>
+    public static TimeSpan WaitTime(DeploymentState s, DeploymentRun run, DateTimeOffset? until, DateTimeOffset now)
+    {
+        var wait = TimeSpan.FromSeconds(s.CheckSeconds);
+        if (until is { } u && u - now < wait) wait = u - now;
+        if (SweepsNeeded(run) && s.NextSweep is { } sweep && sweep - now < wait) wait = sweep - now;
+        return wait;
     }
 }

@@ -126,4 +126,50 @@ public sealed class DeploymentDecisionsTests
         Assert.Equal(12, records.Count(r => r.Status == DeviceDeploymentStatuses.NoArtifact));
         Assert.All(records.Where(r => r.Status == DeviceDeploymentStatuses.Pending), r => Assert.Equal("a", r.ArtifactId));
     }
+
+    [Fact]
+    public void A_pause_applies_once_and_a_resume_counts_the_threshold_from_then_on()
+    {
+        var stats = Stats(Phase(success: 3, failure: 2), Phase(pending: 10));
+        var paused = Assert.IsType<CommandOutcome.Changed>(DeploymentDecisions.OnCommand(Start with { Started = true }, Run(), stats, DeploymentCommands.Pause));
+        Assert.Equal((DeploymentStatuses.Paused, "paused by request", true), (paused.Status, paused.Reason, paused.State.Paused));
+        Assert.IsType<CommandOutcome.Ignored>(DeploymentDecisions.OnCommand(paused.State, Run(), stats, DeploymentCommands.Pause));
+
+        var resumed = Assert.IsType<CommandOutcome.Changed>(DeploymentDecisions.OnCommand(paused.State, Run(), stats, DeploymentCommands.Resume));
+        Assert.Equal((DeploymentStatuses.InProgress, false, 5, 2), (resumed.Status, resumed.State.Paused, resumed.State.FinishedAtResume, resumed.State.FailedAtResume));
+        Assert.IsType<CommandOutcome.Ignored>(DeploymentDecisions.OnCommand(resumed.State, Run(), stats, DeploymentCommands.Resume));
+    }
+
+    [Fact]
+    public void Resuming_a_deployment_that_never_started_keeps_its_stored_status_and_a_success_gate_pause_is_waived_for_its_phase()
+    {
+        var atGate = Start with { Paused = true, PausedAtSuccessGate = true, Phase = 1 };
+        var resumed = Assert.IsType<CommandOutcome.Changed>(DeploymentDecisions.OnCommand(atGate, Run(), Stats(Phase(), Phase()), DeploymentCommands.Resume));
+        Assert.Equal((DeploymentStatuses.Pending, 1), (resumed.Status, resumed.State.GateWaivedForPhase));
+        Assert.Equal("aborted by request", Assert.IsType<CommandOutcome.Abort>(DeploymentDecisions.OnCommand(Start, Run(), Stats(Phase(), Phase()), DeploymentCommands.Abort)).Reason);
+    }
+
+    [Theory]
+    [InlineData(null, false, 5)]     // nothing to sweep: the check interval
+    [InlineData(2.0, false, 30)]     // a quarter of a 2-minute timeout
+    [InlineData(0.1, false, 5)]      // never below one check
+    [InlineData(60.0, false, 60)]    // never above one minute
+    [InlineData(60.0, true, 5)]      // a dynamic target is swept every check
+    public void Sweeps_run_at_a_quarter_of_the_device_timeout_between_one_check_and_one_minute(double? timeoutMinutes, bool dynamic, int seconds)
+    {
+        var run = Run(new DeploymentPolicy(0, timeoutMinutes, null, null, null)) with { Dynamic = dynamic };
+        Assert.Equal(TimeSpan.FromSeconds(seconds), DeploymentDecisions.SweepInterval(run, Start));
+        Assert.Equal(timeoutMinutes is not null || dynamic, DeploymentDecisions.SweepsNeeded(run));
+    }
+
+    [Fact]
+    public void The_wait_ends_at_the_next_check_the_steps_own_time_or_the_next_sweep_whichever_is_first()
+    {
+        var timed = Run(new DeploymentPolicy(0, 2, null, null, null));
+        Assert.Equal(TimeSpan.FromSeconds(5), DeploymentDecisions.WaitTime(Start, Run(), null, Now));
+        Assert.Equal(TimeSpan.FromSeconds(2), DeploymentDecisions.WaitTime(Start, Run(), Now.AddSeconds(2), Now));
+        Assert.Equal(TimeSpan.FromSeconds(1), DeploymentDecisions.WaitTime(Start with { NextSweep = Now.AddSeconds(1) }, timed, Now.AddSeconds(3), Now));
+        Assert.Equal(TimeSpan.FromSeconds(5), DeploymentDecisions.WaitTime(Start with { NextSweep = Now.AddSeconds(1) }, Run(), null, Now));
+        Assert.True(DeploymentDecisions.WaitTime(Start, Run(), Now.AddSeconds(-1), Now) <= TimeSpan.Zero);
+    }
 }
