@@ -24,6 +24,17 @@ public abstract record BulkActionStep
     public sealed record Wait(DateTimeOffset Until) : BulkActionStep;
 }
 
+/// <summary>What an operator's command does to a running bulk action.</summary>
+public abstract record ActionCommandOutcome
+{
+    /// <summary>The command does not apply (pausing a paused action, a repeat): nothing changes.</summary>
+    public sealed record Ignored : ActionCommandOutcome;
+    /// <summary>The action goes on in <see cref="State"/> and is stored as <see cref="Status"/>.</summary>
+    public sealed record Changed(BulkActionState State, string Status) : ActionCommandOutcome;
+    /// <summary>Every open device is canceled and the action ends canceled.</summary>
+    public sealed record Cancel : ActionCommandOutcome;
+}
+
 /// <summary>
 /// The bulk action's decisions as a pure function of its state, plan, progress and the time: rolling batches a
 /// delay apart, the stop threshold judged before every release, completion, and expiry.
@@ -53,4 +64,13 @@ public static class BulkActionDecisions
     /// <summary>succeeded when every device succeeded, failed when none did, partially_failed in between.</summary>
     public static string FinalStatus(ActionProgress p) =>
         p.Succeeded == p.Total ? ActionStatuses.Succeeded : p.Succeeded == 0 ? ActionStatuses.Failed : ActionStatuses.PartiallyFailed;
+
+    /// <summary>An operator's command as the orchestration applies it; a command that no longer applies changes nothing.</summary>
+    public static ActionCommandOutcome OnCommand(BulkActionState s, string command) => command switch
+    {
+        ActionCommands.Pause when !s.Paused => new ActionCommandOutcome.Changed(s with { Paused = true }, ActionStatuses.Paused),
+        ActionCommands.Resume when s.Paused => new ActionCommandOutcome.Changed(s with { Paused = false }, ActionStatuses.Running),
+        ActionCommands.Cancel => new ActionCommandOutcome.Cancel(),
+        _ => new ActionCommandOutcome.Ignored(),
+    };
 }

@@ -61,7 +61,9 @@ public sealed class ActionTests() : TenantScopedTests("act")
             if (status is not (ActionStatuses.Pending or ActionStatuses.Running)) return;
             if (delivered.Count == 0) await Task.Delay(200);
         }
-        Assert.Fail($"The action made no progress for {Timeout.TotalSeconds} s.");
+        var records = await store.RecordsAsync(Tenant.TenantId, actionId);
+        var byStatus = string.Join(", ", records.GroupBy(r => r.Status).Select(g => $"{g.Key} {g.Count()}"));
+        Assert.Fail($"The action made no progress for {Timeout.TotalSeconds} s; its records: {byStatus}. The host said:\n{Tenant.Server.Host.RecentOutput}");
     }
 
     [Fact]

@@ -61,4 +61,17 @@ public sealed class BulkActionDecisionsTests
     [InlineData(10, 4, 6, "partially_failed")]
     public void Final_status_follows_the_counts(int total, int succeeded, int failed, string expected) =>
         Assert.Equal(expected, BulkActionDecisions.FinalStatus(new ActionProgress(total, total, succeeded, failed, 0, 0)));
+
+    [Fact]
+    public void Pause_and_resume_apply_once_and_cancel_always_ends_the_action()
+    {
+        var paused = Assert.IsType<ActionCommandOutcome.Changed>(BulkActionDecisions.OnCommand(Start, ActionCommands.Pause));
+        Assert.Equal((true, ActionStatuses.Paused), (paused.State.Paused, paused.Status));
+        Assert.IsType<ActionCommandOutcome.Ignored>(BulkActionDecisions.OnCommand(paused.State, ActionCommands.Pause));
+        var resumed = Assert.IsType<ActionCommandOutcome.Changed>(BulkActionDecisions.OnCommand(paused.State, ActionCommands.Resume));
+        Assert.Equal((false, ActionStatuses.Running), (resumed.State.Paused, resumed.Status));
+        Assert.IsType<ActionCommandOutcome.Ignored>(BulkActionDecisions.OnCommand(Start, ActionCommands.Resume));
+        Assert.IsType<ActionCommandOutcome.Cancel>(BulkActionDecisions.OnCommand(paused.State, ActionCommands.Cancel));
+        Assert.IsType<ActionCommandOutcome.Ignored>(BulkActionDecisions.OnCommand(Start, "reboot"));
+    }
 }

@@ -13,10 +13,26 @@ public sealed class ScriptedOrchestrationContext(object input, DateTime start) :
     private readonly List<(DateTime At, string Name, object Payload)> _events = [];
     private readonly List<(string Name, Action<object> Deliver)> _waiters = [];
     private DateTime _now = start;
+    private object _input = input;
 
     public List<(string Name, object? Input, DateTime At)> Calls { get; } = [];
     public object? CustomStatus { get; private set; }
     public object? ContinuedAsNewWith { get; private set; }
+    public int Generations { get; private set; } = 1;
+
+    /// <summary>Runs the orchestrator, and again with its new input each time it continues as new, until it returns its result.</summary>
+    public async Task<string> RunToEndAsync(Func<TaskOrchestrationContext, Task<string>> orchestrator, int maxGenerations = 100)
+    {
+        while (true)
+        {
+            ContinuedAsNewWith = null;
+            var result = await orchestrator(this);
+            if (ContinuedAsNewWith is null) return result;
+            Assert.True(Generations < maxGenerations, $"Still running after {maxGenerations} generations.");
+            _input = ContinuedAsNewWith;
+            Generations++;
+        }
+    }
 
     /// <summary>Answers calls of the activity <paramref name="name"/> with <paramref name="answer"/> of their input.</summary>
     public ScriptedOrchestrationContext On<TIn, TOut>(string name, Func<TIn, TOut> answer)
@@ -42,7 +58,7 @@ public sealed class ScriptedOrchestrationContext(object input, DateTime start) :
     public override bool IsReplaying => false;
     protected override Microsoft.Extensions.Logging.ILoggerFactory LoggerFactory => Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
 
-    public override T GetInput<T>() => (T)input;
+    public override T GetInput<T>() => (T)_input;
 
     public override Task<TResult> CallActivityAsync<TResult>(TaskName name, object? activityInput = null, TaskOptions? options = null)
     {
