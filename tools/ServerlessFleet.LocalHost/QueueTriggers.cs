@@ -17,6 +17,10 @@ public sealed class QueueListener(LoadedFunction function, QueueClient queue, Qu
     private static readonly TimeSpan MinimumPollingInterval = TimeSpan.FromMilliseconds(100);
     // Messages stay invisible to other listeners while they run; a host that dies releases them after this.
     private static readonly TimeSpan LeaseTime = TimeSpan.FromMinutes(10);
+    private int _held;
+
+    /// <summary>How many times the listener has decided not to fetch because enough messages were still running.</summary>
+    public int HeldRounds => Volatile.Read(ref _held);
 
     public static QueueListener Create(LoadedFunction function, IReadOnlyDictionary<string, string> appSettings, HostSettings host,
         IFunctionInvoker channel, HostLog log)
@@ -41,6 +45,7 @@ public sealed class QueueListener(LoadedFunction function, QueueClient queue, Qu
             var next = Volatile.Read(ref finished).Task;
             if (Volatile.Read(ref running) > settings.NewBatchThreshold)
             {
+                Interlocked.Increment(ref _held);
                 await next.WaitAsync(ct);
                 continue;
             }

@@ -186,11 +186,33 @@ public sealed class ArtifactTests() : TenantScopedTests("art")
     [Fact]
     public async Task Expired_upload_link_is_refused_by_storage()
     {
+        var started = DateTimeOffset.UtcNow;
         var start = await (await Owner.PostAsJsonAsync("/api/v1/artifacts/uploads", new { name = "late", version = "1", kind = "app", deviceTypesCompatible = new[] { "screen" }, expiresInSeconds = 1 })).JsonAsync();
-        await Task.Delay(2500);
-        var put = new HttpRequestMessage(HttpMethod.Put, start.GetProperty("uploadUrl").GetString()) { Content = new ByteArrayContent([1, 2, 3]) };
+        Assert.InRange(start.GetProperty("expiresAt").GetDateTimeOffset(), started, DateTimeOffset.UtcNow.AddSeconds(1));
+        var uploadId = start.GetProperty("uploadId").GetString()!;
+
+        // The same link for the same upload, signed by the app's own code on a clock an hour behind: expired long ago.
+        var expired = await BlobsSignedAt(DateTimeOffset.UtcNow.AddHours(-1)).StagingWriteUrlAsync(Tenant.TenantId, uploadId, TimeSpan.FromSeconds(1), default);
+        Assert.Equal(HttpStatusCode.Forbidden, (await PutBlockBlobAsync(expired.Uri)).StatusCode);
+        var fresh = await BlobsSignedAt(DateTimeOffset.UtcNow).StagingWriteUrlAsync(Tenant.TenantId, uploadId, TimeSpan.FromMinutes(1), default);
+        Assert.Equal(HttpStatusCode.Created, (await PutBlockBlobAsync(fresh.Uri)).StatusCode);
+    }
+
+    private Task<HttpResponseMessage> PutBlockBlobAsync(Uri url)
+    {
+        var put = new HttpRequestMessage(HttpMethod.Put, url) { Content = new ByteArrayContent([1, 2, 3]) };
         put.Headers.Add("x-ms-blob-type", "BlockBlob");
-        Assert.Equal(HttpStatusCode.Forbidden, (await _storage.SendAsync(put)).StatusCode);
+        return _storage.SendAsync(put);
+    }
+
+    /// <summary>The app's link signing with its clock at <paramref name="now"/>: time is an input, so expiry is shown without waiting for it.</summary>
+    private ArtifactBlobs BlobsSignedAt(DateTimeOffset now)
+    {
+        var services = Tenant.Server.Services;
+        var storage = services.GetRequiredService<FleetStorage>();
+        var links = new BlobLinks(storage, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(now),
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ServerlessFleet.Shared.FleetOptions>>());
+        return new ArtifactBlobs(storage, links);
     }
 
     [Fact]
@@ -211,9 +233,11 @@ public sealed class ArtifactTests() : TenantScopedTests("art")
         Assert.Equal(HttpStatusCode.Forbidden, (await _storage.SendAsync(overwrite)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await _storage.DeleteAsync(url)).StatusCode);
 
-        var shortLived = await DownloadUrlAsync(id, 1);
-        await Task.Delay(2500);
-        Assert.Equal(HttpStatusCode.Forbidden, (await _storage.GetAsync(shortLived)).StatusCode);
+        var issued = DateTimeOffset.UtcNow;
+        var shortLived = await (await Owner.GetAsync($"/api/v1/artifacts/{id}/download?expiresInSeconds=1")).JsonAsync();
+        Assert.InRange(shortLived.GetProperty("expiresAt").GetDateTimeOffset(), issued, DateTimeOffset.UtcNow.AddSeconds(1));
+        var expired = await BlobsSignedAt(DateTimeOffset.UtcNow.AddHours(-1)).ReadUrlAsync(Tenant.TenantId, id, TimeSpan.FromSeconds(1), default);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _storage.GetAsync(expired.Uri)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await _storage.GetAsync(url)).StatusCode);
     }
 

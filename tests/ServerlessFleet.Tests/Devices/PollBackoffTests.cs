@@ -1,4 +1,14 @@
 using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using ServerlessFleet.DeviceClient;
+using ServerlessFleet.Shared;
+using ServerlessFleet.Shared.DeviceAuth;
+using ServerlessFleet.Shared.Errors;
+using ServerlessFleet.Shared.Storage;
+using ServerlessFleet.Shared.Tenants;
 using ServerlessFleet.Tests.Infrastructure;
 
 namespace ServerlessFleet.Tests.Devices;
@@ -25,15 +35,34 @@ public sealed class PollBackoffTests() : TenantScopedTests("backoff")
     [Fact]
     public async Task A_device_waiting_for_admission_is_told_to_wait_as_long_as_it_has_waited()
     {
+        // Over HTTP: a new device is pending and told the minimum.
         var device = await TestDevices.NewAsync(Tenant);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
         var first = await device.AuthenticateAsync();
         Assert.Equal((HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(5)), (first.Status, first.RetryAfter));
-        await Task.Delay(TimeSpan.FromSeconds(7));
-        var later = await device.AuthenticateAsync();
-        Assert.Equal(HttpStatusCode.Unauthorized, later.Status);
-        // At least the 7 s slept, at most what really passed between the two requests (more when the machine is busy).
-        Assert.InRange(later.RetryAfter!.Value.TotalSeconds, 7, Math.Ceiling(waited.Elapsed.TotalSeconds) + 1);
+
+        // The same sign-in on a clock the test moves: the wait told is the time waited, from the minimum up to the cap.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var services = Tenant.Server.Services;
+        var storage = services.GetRequiredService<FleetStorage>();
+        var options = services.GetRequiredService<IOptions<FleetOptions>>();
+        var signIn = new DeviceSignIn(new TenantStore(storage, clock), new DeviceAdmission(storage, services.GetRequiredService<DeviceTokens>(), clock), options);
+        using var key = DeviceKey.Generate(KeyAlgorithm.EcdsaP256);
+        var serial = $"wait-{Guid.NewGuid():n}"[..20];
+        var body = System.Text.Encoding.UTF8.GetBytes($$"""{"serial":"{{serial}}"}""");
+        var request = new SignedAuthRequest(body, key.Sign(body), serial, new JsonObject { ["serial"] = serial }, DevicePublicKey.TryParse(key.PublicKeyPem)!,
+            await Tenant.TenantTokenAsync());
+        var refusals = new SignInRefusals("bad signature", "unknown tenant", "pending", "not admitted");
+
+        async Task<int?> RetryAfterAsync() =>
+            (await Assert.ThrowsAsync<FleetException>(() => signIn.SignInAsync(request, refusals, default))).RetryAfterSeconds;
+
+        Assert.Equal(5, await RetryAfterAsync());
+        clock.Advance(TimeSpan.FromSeconds(7));
+        Assert.Equal(7, await RetryAfterAsync());
+        clock.Advance(TimeSpan.FromSeconds(7.5));
+        Assert.Equal(15, await RetryAfterAsync());
+        clock.Advance(TimeSpan.FromDays(1));
+        Assert.Equal(options.Value.MaxPollBackoffSeconds, await RetryAfterAsync());
     }
 
     private async Task<System.Text.Json.JsonElement> DeviceAsync(string serial) =>

@@ -32,17 +32,18 @@ public sealed class QueueListenerTests
         using var stop = new CancellationTokenSource();
         var running = listener.RunAsync(stop.Token);
 
-        await Eventually.WaitAsync(() => worker.Started == 4, what: "the first batch");
-        await Task.Delay(500);
+        // Each "nothing more" is asserted once the listener has decided, for that state, to hold rather than fetch.
+        await Eventually.WaitAsync(() => worker.Started == 4 && listener.HeldRounds >= 1, what: "the first batch, then a hold");
         Assert.Equal(4, worker.Started);
 
+        var held = listener.HeldRounds;
         worker.Finish(1);
-        await Task.Delay(500);
+        await Eventually.WaitAsync(() => listener.HeldRounds > held, what: "a hold with three still running");
         Assert.Equal(4, worker.Started);
 
+        held = listener.HeldRounds;
         worker.Finish(1);
-        await Eventually.WaitAsync(() => worker.Started == 8, what: "the second batch once two are left running");
-        await Task.Delay(500);
+        await Eventually.WaitAsync(() => worker.Started == 8 && listener.HeldRounds > held, what: "the second batch once two are left running, then a hold");
         Assert.Equal(8, worker.Started);
         Assert.Equal(6, worker.MostRunning);
 
