@@ -51,7 +51,7 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, T
                         return new AuthResult(AuthOutcome.Accepted, await IssueAsync(tenant.TenantId, serial, ct));
                     default:
                         return device?.Status == DeviceStatuses.Accepted
-                            ? new AuthResult(AuthOutcome.Accepted, await IssueAsync(tenant.TenantId, serial, ct))
+                            ? new AuthResult(AuthOutcome.Accepted, await IssueAsync(tenant.TenantId, serial, ct, device.TokensValidAfter))
                             : new AuthResult(AuthOutcome.Rejected, null);
                 }
             }
@@ -137,9 +137,11 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, T
         foreach (var (set, _) in sets) await Devices.DeleteEntityAsync(DeviceKeys.Partition(tenantId, serial), AuthSetPrefix + set.Id, ETag.All, ct);
     }
 
-    private async Task<DeviceToken> IssueAsync(string tenantId, string serial, CancellationToken ct)
+    /// <param name="validAfter">Tokens issued before it are refused (a rejection or decommission revoked them): a token
+    /// issued in the same second counts from then, so re-admission takes effect at once.</param>
+    private async Task<DeviceToken> IssueAsync(string tenantId, string serial, CancellationToken ct, DateTimeOffset? validAfter = null)
     {
-        var token = tokens.Issue(tenantId, serial);
+        var token = tokens.Issue(tenantId, serial, validAfter);
         await storage.Table(TokenTable).AddEntityAsync(new TableEntity(tenantId, token.Jti) { ["Serial"] = serial, ["ExpiresAt"] = token.ExpiresAt }, ct);
         return token;
     }

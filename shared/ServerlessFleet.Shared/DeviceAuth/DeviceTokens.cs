@@ -47,9 +47,12 @@ public sealed class DeviceTokens
         }).ToList();
     }
 
-    public DeviceToken Issue(string tenantId, string serial)
+    /// <param name="notBefore">The earliest issue time the token may carry: a token's times are whole seconds, and the
+    /// device's revocation floor is the second after it revoked the older ones.</param>
+    public DeviceToken Issue(string tenantId, string serial, DateTimeOffset? notBefore = null)
     {
         var now = _clock.GetUtcNow();
+        if (notBefore > now) now = notBefore.Value;
         var jti = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var expires = now + _lifetime;
         var token = _handler.CreateToken(new SecurityTokenDescriptor

@@ -127,9 +127,14 @@ public sealed class DeviceAuthTests() : TenantScopedTests("auth-dev")
         // Rejected → accepted is allowed again; tokens issued before the rejection stay dead.
         var oldToken = device.Token;
         await TestDevices.AcceptAsync(Tenant, device.Serial);
-        await Task.Delay(1100);
+        // Re-admitted in the same second as the rejection: the new token works at once.
         Assert.Equal(HttpStatusCode.OK, (await device.AuthenticateAsync()).Status);
         Assert.NotEqual(oldToken, device.Token);
+        using (var fresh = Tenant.Server.Client())
+        {
+            fresh.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", device.Token);
+            Assert.Equal(HttpStatusCode.NoContent, (await fresh.PatchAsJsonAsync("/api/device/v1/inventory", new[] { new { name = "a", value = 2 } })).StatusCode);
+        }
         using var stale = Tenant.Server.Client();
         stale.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", oldToken);
         Assert.Equal(HttpStatusCode.Unauthorized, (await stale.PatchAsJsonAsync("/api/device/v1/inventory", new[] { new { name = "a", value = 3 } })).StatusCode);

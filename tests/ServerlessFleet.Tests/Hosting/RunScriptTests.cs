@@ -63,9 +63,7 @@ public sealed class RunScriptTests
 
             using (var term = Process.Start("kill", ["-TERM", script.Id.ToString()])) await term.WaitForExitAsync();
             await script.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            await Task.Delay(500);
-            Assert.False(Listening(port), "the local host still listens after SIGTERM");
-            Assert.False(Listening(blob), "Azurite still listens after SIGTERM");
+            await Infrastructure.Eventually.WaitAsync(() => !Listening(port) && !Listening(blob), TimeSpan.FromSeconds(10), "the host and Azurite to stop listening after SIGTERM");
             string said;
             lock (output) said = output.ToString();
             var worker = System.Text.RegularExpressions.Regex.Match(said, @"Started worker process (\d+)");
