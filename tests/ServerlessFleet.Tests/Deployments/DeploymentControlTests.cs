@@ -87,9 +87,11 @@ public sealed class DeploymentControlTests() : DeploymentTestBase("ctl")
         // The create handler's order: the orchestration first. Here the save comes seconds later, as after a slow write.
         await using var client = TaskHubClient.For(Tenant.Server);
         await client.ScheduleNewOrchestrationInstanceAsync(DeploymentOrchestration.Name, new DeploymentState(Tenant.TenantId, id, 1), new StartOrchestrationOptions(instance));
-        await Task.Delay(2500);
+        // Waiting for its save: it has woken from its first durable timer (1 s) and looked again.
+        var waiting = await Eventually.WaitAsync(() => client.GetInstanceAsync(instance), i => i is { } m && m.LastUpdatedAt - m.CreatedAt >= TimeSpan.FromSeconds(1),
+            TimeSpan.FromSeconds(60), "the orchestration to wait for its deployment");
         await (await Owner.GetAsync($"/api/v1/deployments/{id}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
-        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Running, (await client.GetInstanceAsync(instance))!.RuntimeStatus);
+        Assert.Equal(Microsoft.DurableTask.Client.OrchestrationRuntimeStatus.Running, waiting!.RuntimeStatus);
         // A command raised while it waits is carried into the generation that runs the deployment (continue-as-new keeps it).
         await client.RaiseEventAsync(instance, DeploymentOrchestration.ControlEvent, DeploymentCommands.Pause);
 
