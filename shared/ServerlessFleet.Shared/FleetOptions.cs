@@ -31,6 +31,12 @@ public sealed class FleetOptions
     /// <summary>How often a running deployment looks at its statistics (and sweeps timeouts or dynamic targets).</summary>
     public int DeploymentCheckSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// How long a bulk action's released devices may wait for their delivery before it is sent again: a delivery lost
+    /// to a crashed host or a poisoned message is redelivered (delivery is idempotent per device).
+    /// </summary>
+    public int ActionRedeliverSeconds { get; set; } = 60;
+
     /// <summary>What a device is told to wait before polling again when no deployment is due (<c>X-Poll-After</c>).</summary>
     public int DevicePollSeconds { get; set; } = 300;
 
@@ -51,6 +57,8 @@ public sealed class FleetOptions
             yield return "Fleet:TelemetryRetentionDays must be between 1 and 3650.";
         if (DeploymentCheckSeconds is < 1 or > 3600)
             yield return "Fleet:DeploymentCheckSeconds must be between 1 and 3600.";
+        if (ActionRedeliverSeconds is < 5 or > 86400)
+            yield return "Fleet:ActionRedeliverSeconds must be between 5 and 86400.";
         if (DevicePollSeconds is < 5 or > 86400)
             yield return "Fleet:DevicePollSeconds must be between 5 and 86400.";
         if (DeploymentPollSeconds is < 1 or > 86400)

@@ -20,6 +20,11 @@ public sealed class BulkActionActivities(ActionStore store, ActionService action
     public Task<int> ActionReleaseBatch([ActivityTrigger] BatchRequest request, CancellationToken ct) =>
         actions.ReleaseBatchAsync(request.State.TenantId, request.State.ActionId, request.Batch, ct);
 
+    /// <summary><see cref="BatchRequest.Batch"/>: how many batches are released; their devices still without a delivery get it again.</summary>
+    [Function(nameof(ActionRedeliver))]
+    public Task<int> ActionRedeliver([ActivityTrigger] BatchRequest request, CancellationToken ct) =>
+        actions.RedeliverAsync(request.State.TenantId, request.State.ActionId, request.Batch, ct);
+
     [Function(nameof(ActionProgress))]
     public Task<ActionProgress> ActionProgress([ActivityTrigger] BulkActionState state, CancellationToken ct) =>
         store.ProgressAsync(state.TenantId, state.ActionId, ct);

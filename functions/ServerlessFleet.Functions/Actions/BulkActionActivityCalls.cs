@@ -16,6 +16,9 @@ public static class BulkActionActivityCalls
     public static Task<int> ReleaseActionBatchAsync(this TaskOrchestrationContext ctx, BulkActionState state, int batch) =>
         ctx.CallActivityAsync<int>(nameof(BulkActionActivities.ActionReleaseBatch), new BatchRequest(state, batch), ActivityRetry.Policy);
 
+    public static Task<int> RedeliverActionAsync(this TaskOrchestrationContext ctx, BulkActionState state, int releasedBatches) =>
+        ctx.CallActivityAsync<int>(nameof(BulkActionActivities.ActionRedeliver), new BatchRequest(state, releasedBatches), ActivityRetry.Policy);
+
     /// <param name="pendingOnly">Only devices the action was not delivered to (a stop), or every device not final yet (expiry, cancel).</param>
     public static Task<int> EndOpenDevicesAsync(this TaskOrchestrationContext ctx, BulkActionState state, string status, bool pendingOnly) =>
         ctx.CallActivityAsync<int>(nameof(BulkActionActivities.ActionEnd), new EndRequest(state, status, pendingOnly), ActivityRetry.Policy);

@@ -48,7 +48,11 @@ public static class BulkActionOrchestration
                     break;
                 case BulkActionStep.Release release:
                     await ctx.ReleaseActionBatchAsync(state, release.Batch);
-                    state = state with { NextBatch = release.Batch + 1, NextReleaseAt = now.AddSeconds(plan.BatchDelaySeconds) };
+                    state = state with { NextBatch = release.Batch + 1, NextReleaseAt = now.AddSeconds(plan.BatchDelaySeconds), NextRedeliverAt = now.AddSeconds(state.RedeliverSeconds) };
+                    break;
+                case BulkActionStep.Redeliver redeliver:
+                    await ctx.RedeliverActionAsync(state, redeliver.ReleasedBatches);
+                    state = state with { NextRedeliverAt = now.AddSeconds(state.RedeliverSeconds) };
                     break;
                 case BulkActionStep.Finish finish:
                     // Once final, the status names the outcome, in the action's own words.

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
 using ServerlessFleet.Shared.Audit;
 using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Errors;
@@ -14,7 +15,7 @@ public sealed record CreateActionRequest(string? Type, List<string>? Devices, st
 /// Sending an action to devices in rolling batches: the type's own notify:* scope, its parameters and the target are
 /// checked, then the orchestration is started and the action saved (in that order, so a saved action always has one).
 /// </summary>
-public sealed class ActionCreation(ActionStore store, DeviceTargets targets, AuditLog audit, TimeProvider clock)
+public sealed class ActionCreation(ActionStore store, DeviceTargets targets, AuditLog audit, IOptions<FleetOptions> options, TimeProvider clock)
 {
     public const int MaxExplicitDevices = 500;
 
@@ -45,7 +46,7 @@ public sealed class ActionCreation(ActionStore store, DeviceTargets targets, Aud
         var action = new DeviceAction(store.NewId(), actor.TenantId, type!, parameters, serials.Count, (serials.Count + batchSize - 1) / batchSize,
             new Rollout(batchSize, rollout?.BatchDelaySeconds ?? 0, rollout?.StopThresholdPercent), now, now.AddMinutes(request.ExpiresInMinutes ?? 60),
             ActionStatuses.Pending, actor.KeyId);
-        await orchestrations.StartOnceAsync(OrchestrationNames.BulkAction, action.InstanceId, new BulkActionState(actor.TenantId, action.Id), ct);
+        await orchestrations.StartOnceAsync(OrchestrationNames.BulkAction, action.InstanceId, new BulkActionState(actor.TenantId, action.Id, RedeliverSeconds: options.Value.ActionRedeliverSeconds), ct);
         await store.CreateAsync(action, serials, ct);
         await audit.RecordAsync(actor, "action.create", "action", action.Id, null, new { action.Type, action.Params, action.Total, action.Rollout, Targets = serials.Count }, ct);
         return (action, new ActionProgress(serials.Count, 0, 0, 0, 0, 0));

@@ -24,12 +24,28 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
     public async Task<int> ReleaseBatchAsync(string tenantId, string actionId, int batch, CancellationToken ct)
     {
         var pending = await actions.RecordsAsync(tenantId, actionId, DeviceActionStatuses.Pending, batch, ct);
+        await SendDeliveriesAsync(tenantId, actionId, pending, ct);
+        return pending.Count;
+    }
+
+    /// <summary>
+    /// Sends the deliveries of released devices that still have none again: one query over the action's pending
+    /// records. A device whose first message is still on its way gets its command once all the same.
+    /// </summary>
+    public async Task<int> RedeliverAsync(string tenantId, string actionId, int releasedBatches, CancellationToken ct)
+    {
+        var undelivered = (await actions.RecordsAsync(tenantId, actionId, DeviceActionStatuses.Pending, ct: ct)).Where(r => r.Batch < releasedBatches).ToList();
+        await SendDeliveriesAsync(tenantId, actionId, undelivered, ct);
+        return undelivered.Count;
+    }
+
+    private async Task SendDeliveriesAsync(string tenantId, string actionId, IReadOnlyList<DeviceActionRecord> pending, CancellationToken ct)
+    {
         var queue = storage.Queue(DeliveryQueue);
         // A message's devices share a records partition, so their records and counts are written in one transaction.
         var messages = pending.GroupBy(r => ActionStore.RecordPartition(tenantId, actionId, r.Serial)).SelectMany(p => p.Chunk(DevicesPerMessage));
         await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (chunk, token) =>
             await queue.SendMessageAsync(JsonSerializer.Serialize(new DeliveryMessage(tenantId, actionId, chunk.Select(r => r.Serial).ToList())), token));
-        return pending.Count;
     }
 
     /// <summary>Puts the command in each device's inbox (exactly once), then marks the records delivered. Safe to repeat.</summary>
@@ -40,7 +56,8 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
         await Parallel.ForEachAsync(message.Serials, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (serial, token) =>
         {
             var record = await actions.FindRecordAsync(action.TenantId, action.Id, serial, token);
-            if (record is null || DeviceActionStatuses.IsFinal(record.Status)) return;
+            // Delivered already (a message sent again while the first was on its way): the inbox has it, nothing to add.
+            if (record is null || record.Status != DeviceActionStatuses.Pending) return;
             delivered[serial] = (record, await inbox.DeliverAsync(action.TenantId, serial, action, await ParametersAsync(action, serial, token), token));
         });
         foreach (var partition in delivered.GroupBy(d => ActionStore.RecordPartition(action.TenantId, action.Id, d.Key)))

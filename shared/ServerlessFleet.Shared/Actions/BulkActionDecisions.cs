@@ -1,8 +1,9 @@
 namespace ServerlessFleet.Shared.Actions;
 
 /// <summary>Where a bulk action stands; carried across continue-as-new.</summary>
+/// <param name="NextRedeliverAt">When released devices still without their delivery have it sent again.</param>
 public sealed record BulkActionState(string TenantId, string ActionId, int NextBatch = 0, bool Paused = false, bool Stopped = false,
-    DateTimeOffset? NextReleaseAt = null, bool Started = false, int PollSeconds = 5);
+    DateTimeOffset? NextReleaseAt = null, bool Started = false, int PollSeconds = 5, int RedeliverSeconds = 60, DateTimeOffset? NextRedeliverAt = null);
 
 public sealed record ActionPlan(int Batches, int BatchSize, int BatchDelaySeconds, double? StopThresholdPercent, DateTimeOffset ExpiresAt);
 
@@ -18,6 +19,8 @@ public abstract record BulkActionStep
     /// <summary>Too many failures: nothing more is sent; what was delivered may still finish.</summary>
     public sealed record StopReleasing : BulkActionStep;
     public sealed record Release(int Batch) : BulkActionStep;
+    /// <summary>Released devices still wait for their delivery (a lost message, a host that died with it): send it again.</summary>
+    public sealed record Redeliver(int ReleasedBatches) : BulkActionStep;
     public sealed record Finish(string Status) : BulkActionStep;
     /// <summary>The action's time is up, paused or not: unanswered devices time out and the action ends.</summary>
     public sealed record Expire : BulkActionStep;
@@ -48,15 +51,21 @@ public static class BulkActionDecisions
             return new BulkActionStep.StopReleasing();
         if (AllReleased(s, plan) && progress.Finished >= progress.Total) return new BulkActionStep.Finish(FinalStatus(progress));
         if (now >= plan.ExpiresAt) return new BulkActionStep.Expire();
+        var undelivered = !s.Stopped && progress.Delivered < Released(s, plan, progress.Total);
+        if (undelivered && s.NextRedeliverAt <= now) return new BulkActionStep.Redeliver(s.NextBatch);
         var releasing = !s.Paused && !AllReleased(s, plan);
         if (releasing && (s.NextReleaseAt is null || s.NextReleaseAt <= now)) return new BulkActionStep.Release(s.NextBatch);
 
         var until = now.AddSeconds(s.PollSeconds);
         if (releasing && s.NextReleaseAt < until) until = s.NextReleaseAt.Value;
+        if (undelivered && s.NextRedeliverAt < until) until = s.NextRedeliverAt.Value;
         return new BulkActionStep.Wait(until < plan.ExpiresAt ? until : plan.ExpiresAt);
     }
 
     public static bool AllReleased(BulkActionState s, ActionPlan plan) => s.Stopped || s.NextBatch >= plan.Batches;
+
+    /// <summary>How many devices the released batches hold.</summary>
+    public static int Released(BulkActionState s, ActionPlan plan, int total) => (int)Math.Min((long)s.NextBatch * plan.BatchSize, total);
 
     public static string Phase(BulkActionState s, ActionPlan plan) =>
         s.Paused ? "paused" : s.Stopped ? "stopped" : AllReleased(s, plan) ? "awaiting confirmations" : "releasing";

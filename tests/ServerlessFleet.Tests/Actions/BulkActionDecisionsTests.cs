@@ -74,4 +74,18 @@ public sealed class BulkActionDecisionsTests
         Assert.IsType<ActionCommandOutcome.Cancel>(BulkActionDecisions.OnCommand(paused.State, ActionCommands.Cancel));
         Assert.IsType<ActionCommandOutcome.Ignored>(BulkActionDecisions.OnCommand(Start, "reboot"));
     }
+
+    [Fact]
+    public void Released_devices_still_without_their_delivery_get_it_again_once_the_redelivery_time_has_passed()
+    {
+        var plan = new ActionPlan(Batches: 3, BatchSize: 10, BatchDelaySeconds: 300, StopThresholdPercent: null, ExpiresAt: T0.AddHours(1));
+        var released = Start with { NextBatch = 2, NextReleaseAt = T0.AddSeconds(300), NextRedeliverAt = T0.AddSeconds(60) };
+        var missing = new ActionProgress(30, 15, 0, 0, 0, 0);
+        // 20 released, 15 delivered: the poll wait stops at the redelivery time, then the rest is sent again.
+        Assert.Equal(new BulkActionStep.Wait(T0.AddSeconds(60)), BulkActionDecisions.Decide(released, plan, missing, T0.AddSeconds(58)));
+        Assert.Equal(new BulkActionStep.Redeliver(2), BulkActionDecisions.Decide(released, plan, missing, T0.AddSeconds(60)));
+        // Every released device delivered, or the action stopped releasing: nothing to send again.
+        Assert.IsType<BulkActionStep.Wait>(BulkActionDecisions.Decide(released, plan, missing with { Delivered = 20 }, T0.AddSeconds(60)));
+        Assert.IsNotType<BulkActionStep.Redeliver>(BulkActionDecisions.Decide(released with { Stopped = true }, plan, missing, T0.AddSeconds(60)));
+    }
 }

@@ -27,6 +27,8 @@ public sealed class FleetServer : IAsyncDisposable
         // Tests poll as fast as they can while waiting for an outcome; the per-device budget is tested with its own setting.
         ["Fleet:RateLimits:DevicePerMinute"] = "100000",
         ["Fleet:DeploymentCheckSeconds"] = "1",
+        // A delivery lost to a busy machine (a message poisoned by storage timeouts) comes again soon.
+        ["Fleet:ActionRedeliverSeconds"] = "10",
         // Programs that poll as devices do (the README's walkthrough) wait what the server says.
         ["Fleet:DevicePollSeconds"] = "5",
         // An idle task hub is polled at least every second, so waits in tests stay short.

@@ -14,9 +14,12 @@ public sealed class BulkActionOrchestrationTests
     private const string Release = nameof(BulkActionActivities.ActionReleaseBatch);
     private const string End = nameof(BulkActionActivities.ActionEnd);
     private const string SetStatus = nameof(BulkActionActivities.ActionSetStatus);
+    private const string Redeliver = nameof(BulkActionActivities.ActionRedeliver);
 
     /// <summary>Three batches of 10, 30 s apart, expiring after an hour; a released batch's devices answer <paramref name="answer"/> after <paramref name="answerAfter"/>.</summary>
-    private static ScriptedOrchestrationContext Context(TimeSpan answerAfter, string answer = DeviceActionStatuses.Succeeded, ActionPlan? plan = null)
+    /// <param name="firstDeliveryLost">Batch 0's delivery messages are lost: its devices get their command only once it is sent again.</param>
+    private static ScriptedOrchestrationContext Context(TimeSpan answerAfter, string answer = DeviceActionStatuses.Succeeded, ActionPlan? plan = null,
+        bool firstDeliveryLost = false)
     {
         plan ??= new ActionPlan(3, 10, 30, null, new DateTimeOffset(Start.AddHours(1), TimeSpan.Zero));
         ScriptedOrchestrationContext ctx = null!;
@@ -25,9 +28,12 @@ public sealed class BulkActionOrchestrationTests
             .On<BatchRequest, int>(Release, _ => 10)
             .On<EndRequest, int>(End, _ => 0)
             .On<ActionStatusRequest, bool>(SetStatus, _ => true)
+            .On<BatchRequest, int>(Redeliver, _ => 10)
             .On<BulkActionState, ActionProgress>(Progress, _ =>
             {
-                var released = ctx.Calls.Where(c => c.Name == Release).ToList();
+                var redelivered = ctx.Calls.FirstOrDefault(c => c.Name == Redeliver);
+                var released = ctx.Calls.Where(c => c.Name == Release)
+                    .Select(c => firstDeliveryLost && ((BatchRequest)c.Input!).Batch == 0 ? redelivered : c).Where(c => c.Name is not null).ToList();
                 var answered = released.Count(c => ctx.CurrentUtcDateTime - c.At >= answerAfter) * 10;
                 var ended = ctx.Calls.Any(c => c.Name == End);
                 var succeeded = answer == DeviceActionStatuses.Succeeded ? answered : 0;
@@ -35,6 +41,19 @@ public sealed class BulkActionOrchestrationTests
                 return new ActionProgress(30, released.Count * 10, succeeded, failed, 0, ended ? 30 - answered : 0);
             });
         return ctx;
+    }
+
+    [Fact]
+    public async Task Devices_whose_delivery_was_lost_get_it_again_after_the_redelivery_time()
+    {
+        var ctx = Context(answerAfter: TimeSpan.FromSeconds(5), firstDeliveryLost: true);
+
+        Assert.Equal(ActionStatuses.Succeeded, await ctx.RunToEndAsync(BulkActionOrchestration.RunAsync));
+
+        var again = Assert.Single(ctx.Calls, c => c.Name == Redeliver);
+        var lastRelease = ctx.Calls.Last(c => c.Name == Release);
+        Assert.Equal(lastRelease.At.AddSeconds(State.RedeliverSeconds), again.At);
+        Assert.Equal(3, ((BatchRequest)again.Input!).Batch);
     }
 
     private static IEnumerable<string> Statuses(ScriptedOrchestrationContext ctx) => ctx.Inputs<ActionStatusRequest>(SetStatus).Select(s => s.Status);

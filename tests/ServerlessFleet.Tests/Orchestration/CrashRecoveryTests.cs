@@ -27,6 +27,8 @@ public sealed partial class CrashRecoveryTests
         ["Fleet:RateLimits:AnonymousPerMinute"] = "100000",
         ["Fleet:RateLimits:DevicePerMinute"] = "100000",
         ["Fleet:DeploymentCheckSeconds"] = "1",
+        // Deliveries the dead host had leased stay invisible for their lease; the action sends them again before that.
+        ["Fleet:ActionRedeliverSeconds"] = "10",
         ["AzureFunctionsJobHost:extensions:durableTask:storageProvider:maxQueuePollingInterval"] = "00:00:01",
         // A message the dead worker had taken comes back after this (5 minutes by default).
         ["AzureFunctionsJobHost:extensions:durableTask:storageProvider:controlQueueVisibilityTimeout"] = "00:00:10",
