@@ -130,6 +130,7 @@ public static class FleetApp
         services.AddSingleton<DeviceAuthenticator>();
         services.AddSingleton<DeviceSignIn>();
         services.AddSingleton<DeviceInventory>();
+        services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<IDeviceDecommissionHook, ForgetAuthSetsOnDecommission>();
         services.AddSingleton<TelemetryStore>();
         services.AddSingleton<ArtifactStore>();

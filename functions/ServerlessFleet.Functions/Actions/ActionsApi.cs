@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
-using ServerlessFleet.Functions.Devices;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Functions.Orchestration;
 using ServerlessFleet.Shared.Actions;

@@ -6,7 +6,6 @@ using Microsoft.Extensions.Options;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
-using ServerlessFleet.Functions.Devices;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared;
 using ServerlessFleet.Shared.Artifacts;

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
-using ServerlessFleet.Functions.Devices;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.DeviceAuth;

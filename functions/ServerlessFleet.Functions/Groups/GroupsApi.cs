@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
-using ServerlessFleet.Functions.Devices;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.Devices;
@@ -62,8 +61,8 @@ public static class GroupsApi
     {
         var errors = new ValidationErrors();
         errors.Require(request.Name is not null && GroupNames.IsValid(request.Name), "name", "name is required: 1-64 of A-Z a-z 0-9 . _ -");
-        DevicesApi.CheckText(errors, "description", request.Description, 500);
-        DevicesApi.CheckText(errors, "deviceType", request.DeviceType, 64);
+        errors.CheckText("description", request.Description, 500);
+        errors.CheckText("deviceType", request.DeviceType, 64);
         CheckReleases(errors, request.DesiredReleases);
         errors.ThrowIfAny();
         var group = await groups.CreateAsync(caller.TenantId, request.Name!, request.Description, request.DeviceType,
@@ -154,7 +153,7 @@ public static class GroupsApi
         if (!body.TryGetProperty(name, out var v)) return default;
         if (v.ValueKind == JsonValueKind.Null) return new(null);
         if (v.ValueKind != JsonValueKind.String) { errors.Add(name, $"{name} is a string or null."); return default; }
-        DevicesApi.CheckText(errors, name, v.GetString(), max);
+        errors.CheckText(name, v.GetString(), max);
         return new(v.GetString());
     }
 }

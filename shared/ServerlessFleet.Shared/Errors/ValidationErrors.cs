@@ -7,6 +7,10 @@ public sealed class ValidationErrors
 
     public bool HasErrors => _errors.Count > 0;
 
+    /// <summary>An optional text field: absent, or 1 to <paramref name="max"/> characters.</summary>
+    public void CheckText(string field, string? value, int max) =>
+        Require(value is null || value.Length is > 0 && value.Length <= max, field, $"{field} must be 1-{max} characters.");
+
     public ValidationErrors Add(string field, string message)
     {
         if (!_errors.TryGetValue(field, out var list)) _errors[field] = list = [];

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using ServerlessFleet.Shared.Devices;
 
-namespace ServerlessFleet.Functions.Devices;
+namespace ServerlessFleet.Shared.Devices;
 
 public sealed record CreateDeviceRequest(string? Serial, string? OwnerRef, string? HardwareVersion, string? DeviceType,
     string? Name, string? Group, IReadOnlyList<string>? Tags);
