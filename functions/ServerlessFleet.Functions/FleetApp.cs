@@ -1,3 +1,4 @@
+using ServerlessFleet.Functions.Middleware;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Serialization;
@@ -172,57 +173,4 @@ public static class FleetApp
         logs.CreateLogger(typeof(FleetApp)).LogWarning("Fleet:PageTokenKey is not set; page tokens are valid on this instance only.");
         return RandomNumberGenerator.GetBytes(32);
     }
-}
-
-/// <summary>
-/// Creates the declared tables, queues and containers (idempotent) and the default tenant before requests are served.
-/// Storage that does not answer yet (an emulator still starting, an account briefly unavailable at a cold start) is
-/// waited for, so the worker does not crash and restart in a loop; anything else (a wrong key, a refused request) fails
-/// the start at once.
-/// </summary>
-internal sealed class StorageStartup(FleetStorage storage, StorageLayout layout, FunctionCatalog catalog, TenantStore tenants,
-    IOptions<FleetOptions> options, ILogger<StorageStartup> logger) : IHostedService
-{
-    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
-    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(10);
-
-    /// <summary>Everything the app stores in: the feature tables and containers, and each trigger queue with its poison queue.</summary>
-    public static StorageLayout Declared(StorageLayout layout, FunctionCatalog catalog)
-    {
-        foreach (var queue in catalog.Functions.Where(f => f.Kind == TriggerKind.Queue).Select(f => f.QueueName!))
-            layout.AddQueues(queue, queue + "-poison");
-        return layout;
-    }
-
-    public async Task StartAsync(CancellationToken ct)
-    {
-        var declared = Declared(layout, catalog);
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        var pause = TimeSpan.FromSeconds(1);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await storage.EnsureCreatedAsync(declared, ct);
-                await tenants.EnsureExistsAsync(options.Value.DefaultTenant, ct);
-                if (attempt > 1) logger.LogWarning("Storage answered after {Seconds:0.0} s; starting.", waited.Elapsed.TotalSeconds);
-                return;
-            }
-            catch (Exception e) when (StorageOutage.Is(e) && waited.Elapsed + pause < Patience)
-            {
-                logger.LogWarning("Storage does not answer yet (attempt {Attempt}: {Reason}); trying again in {Pause:0} s.", attempt, e.Message.Split('\n')[0], pause.TotalSeconds);
-                await Task.Delay(pause, ct);
-                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks));
-            }
-        }
-    }
-
-    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
-}
-
-/// <summary>Every problem of the Fleet settings, by name, in the start-up failure.</summary>
-internal sealed class FleetOptionsValidation : IValidateOptions<FleetOptions>
-{
-    public ValidateOptionsResult Validate(string? name, FleetOptions options) =>
-        options.Validate().ToList() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }

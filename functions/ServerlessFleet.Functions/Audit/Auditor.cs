@@ -1,3 +1,4 @@
+using ServerlessFleet.Functions.Middleware;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Shared.Audit;

@@ -1,3 +1,4 @@
+using ServerlessFleet.Functions.Middleware;
 using System.Text.Json.Serialization;
 using ServerlessFleet.Shared.Errors;
 

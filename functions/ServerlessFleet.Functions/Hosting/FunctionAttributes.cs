@@ -39,7 +39,7 @@ public sealed class AllowAnonymousAccessAttribute : AccessAttribute
     public override IReadOnlyList<int> ErrorStatuses => [429];
 }
 
-/// <summary>The function honours <c>Idempotency-Key</c> (see <see cref="Conventions.IdempotencyKeys"/>).</summary>
+/// <summary>The function honours <c>Idempotency-Key</c> (see <see cref="Middleware.IdempotencyKeys"/>).</summary>
 [AttributeUsage(AttributeTargets.Method, Inherited = false)]
 public sealed class AcceptIdempotencyKeyAttribute : Attribute
 {

@@ -1,3 +1,4 @@
+using ServerlessFleet.Functions.Middleware;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Azure.Functions.Worker;

@@ -1,3 +1,5 @@
+using ServerlessFleet.Functions.Middleware;
+using ServerlessFleet.Functions.Conventions;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -143,7 +145,7 @@ public sealed class ErrorShapeTests : IAsyncLifetime
     [Fact]
     public void Unhandled_exception_is_500_without_internals()
     {
-        var (category, message, errors) = ServerlessFleet.Functions.Conventions.ErrorHandling.Classify(new InvalidOperationException("internal detail that must not leak"));
+        var (category, message, errors) = ServerlessFleet.Functions.Middleware.ErrorHandling.Classify(new InvalidOperationException("internal detail that must not leak"));
         Assert.Equal(ServerlessFleet.Shared.Errors.ErrorCategory.Internal, category);
         Assert.DoesNotContain("internal detail", message);
         Assert.Null(errors);

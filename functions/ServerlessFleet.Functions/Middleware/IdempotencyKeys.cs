@@ -1,3 +1,4 @@
+using ServerlessFleet.Functions.Conventions;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Azure.Functions.Worker;
@@ -6,7 +7,7 @@ using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Idempotency;
 
-namespace ServerlessFleet.Functions.Conventions;
+namespace ServerlessFleet.Functions.Middleware;
 
 /// <summary>
 /// <c>Idempotency-Key</c> (API.md §1): a repeat with the same key and body gets the original response again
@@ -97,12 +98,3 @@ public sealed class IdempotencyKeys(FunctionCatalog catalog) : HttpFunctionMiddl
         await context.Response.WriteAsync(stored.Body, context.RequestAborted);
     }
 }
-
-/// <summary>What a handler stores for replay in place of its response, when the response holds what must not be stored.</summary>
-public sealed class IdempotentRecord
-{
-    public string? Body { get; set; }
-}
-
-/// <summary>A repeat of a request whose handler makes its response afresh from the first response's record.</summary>
-public sealed record IdempotentReplay(StoredResponse First);

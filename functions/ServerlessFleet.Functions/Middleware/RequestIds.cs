@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Hosting;
 
-namespace ServerlessFleet.Functions.Conventions;
+namespace ServerlessFleet.Functions.Middleware;
 
 /// <summary>
 /// <c>X-Request-Id</c>: a caller's id is kept when it is sane, otherwise one is made; it is echoed on the

@@ -1,10 +1,11 @@
+using ServerlessFleet.Functions.Auth;
 using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.DeviceAuth;
 using ServerlessFleet.Shared.Errors;
 
-namespace ServerlessFleet.Functions.Auth;
+namespace ServerlessFleet.Functions.Middleware;
 
 /// <summary>
 /// The single place where an HTTP function's declared access rule is enforced: 401 for a missing, unknown, revoked

@@ -1,19 +1,11 @@
+using ServerlessFleet.Functions.Conventions;
 using System.Threading.RateLimiting;
 using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 
-namespace ServerlessFleet.Functions.Conventions;
-
-/// <summary>The <c>Fleet:RateLimits</c> settings: requests per minute per API key, per device, per anonymous client address.</summary>
-public sealed class RateLimitOptions
-{
-    public const string Section = "Fleet:RateLimits";
-    public int ApiKeyPerMinute { get; set; } = 1200;
-    public int DevicePerMinute { get; set; } = 120;
-    public int AnonymousPerMinute { get; set; } = 300;
-}
+namespace ServerlessFleet.Functions.Middleware;
 
 /// <summary>
 /// Request budgets, applied after authentication so each caller spends its own: an API key, a device, or (for

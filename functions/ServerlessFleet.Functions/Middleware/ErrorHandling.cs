@@ -1,3 +1,4 @@
+using ServerlessFleet.Functions.Conventions;
 using System.Text.Json;
 using Azure;
 using Microsoft.Azure.Functions.Worker;
@@ -5,7 +6,7 @@ using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Storage;
 
-namespace ServerlessFleet.Functions.Conventions;
+namespace ServerlessFleet.Functions.Middleware;
 
 /// <summary>
 /// Maps every exception of an HTTP function to the error JSON: domain errors to their category, bad input detected by

@@ -1,13 +1,8 @@
+using ServerlessFleet.Functions.Conventions;
 using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Hosting;
 
-namespace ServerlessFleet.Functions.Conventions;
-
-/// <summary>How much of a request body a function reads (1 MB unless its handler raises it, as artifact uploads do).</summary>
-public sealed class RequestBodyLimit
-{
-    public long Bytes { get; set; } = FleetApp.DefaultMaxRequestBodyBytes;
-}
+namespace ServerlessFleet.Functions.Middleware;
 
 /// <summary>
 /// The body limit, applied by the app while it reads rather than by the server: past the limit the read fails with 413,

@@ -1,11 +1,10 @@
 using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Auth;
-using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Errors;
 
-namespace ServerlessFleet.Functions.Devices;
+namespace ServerlessFleet.Functions.Middleware;
 
 /// <summary>
 /// A device that keeps sending reports the API refuses (400 or 409 on a device route that writes: status, log,
