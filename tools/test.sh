@@ -38,5 +38,9 @@ done
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1 # the run itself failed (build error, crashed host): never report that as green
 fi
+# The slowest tests, so a suite that grows slower shows where.
+for trx in $(find "$results" -name '*.trx'); do
+  grep -o '<UnitTestResult [^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*duration="\([^"]*\)".*/\2 \1/p'
+done | sort -r | head -15 | sed 's/^/slowest: /'
 echo "$passed passed, $failed failed"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

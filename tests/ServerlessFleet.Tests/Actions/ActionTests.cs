@@ -63,7 +63,9 @@ public sealed class ActionTests() : TenantScopedTests("act")
         }
         var records = await store.RecordsAsync(Tenant.TenantId, actionId);
         var byStatus = string.Join(", ", records.GroupBy(r => r.Status).Select(g => $"{g.Key} {g.Count()}"));
-        Assert.Fail($"The action made no progress for {Timeout.TotalSeconds} s; its records: {byStatus}. The host said:\n{Tenant.Server.Host.RecentOutput}");
+        var instance = (await ActionAsync(actionId)).GetProperty("orchestrationId").GetString();
+        var orchestration = await (await Owner.GetAsync($"/api/v1/orchestrations/{Uri.EscapeDataString(instance!)}")).Content.ReadAsStringAsync();
+        Assert.Fail($"The action made no progress for {Timeout.TotalSeconds} s; its records: {byStatus}; its orchestration: {orchestration}. The host said:\n{Tenant.Server.Host.RecentOutput}");
     }
 
     [Fact]
