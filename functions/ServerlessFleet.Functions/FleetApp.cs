@@ -100,6 +100,7 @@ public static class FleetApp
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<StorageRequestCounter>();
+        services.AddSingleton<StorageHealth>();
         services.AddSingleton(sp => new FleetStorage(StorageConnection.From(configuration), sp.GetRequiredService<StorageRequestCounter>()));
         services.AddSingleton(StorageLayout());
         services.AddSingleton(sp => new PageTokenCodec(PageTokenKey(sp.GetRequiredService<IOptions<FleetOptions>>().Value, sp.GetRequiredService<ILoggerFactory>())));
