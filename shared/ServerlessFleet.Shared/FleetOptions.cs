@@ -37,6 +37,9 @@ public sealed class FleetOptions
     /// </summary>
     public int ActionRedeliverSeconds { get; set; } = 60;
 
+    /// <summary>How long a pause, resume, abort or cancel request waits for the orchestration to show the change before answering 202.</summary>
+    public int CommandWaitSeconds { get; set; } = 20;
+
     /// <summary>What a device is told to wait before polling again when no deployment is due (<c>X-Poll-After</c>).</summary>
     public int DevicePollSeconds { get; set; } = 300;
 
@@ -59,6 +62,8 @@ public sealed class FleetOptions
             yield return "Fleet:DeploymentCheckSeconds must be between 1 and 3600.";
         if (ActionRedeliverSeconds is < 5 or > 86400)
             yield return "Fleet:ActionRedeliverSeconds must be between 5 and 86400.";
+        if (CommandWaitSeconds is < 1 or > 200)
+            yield return "Fleet:CommandWaitSeconds must be between 1 and 200.";
         if (DevicePollSeconds is < 5 or > 86400)
             yield return "Fleet:DevicePollSeconds must be between 5 and 86400.";
         if (DeploymentPollSeconds is < 1 or > 86400)

@@ -29,6 +29,8 @@ public sealed class FleetServer : IAsyncDisposable
         ["Fleet:DeploymentCheckSeconds"] = "1",
         // A delivery lost to a busy machine (a message poisoned by storage timeouts) comes again soon.
         ["Fleet:ActionRedeliverSeconds"] = "10",
+        // A command's answer waits for the orchestration as long as a busy machine needs (within the client's timeout).
+        ["Fleet:CommandWaitSeconds"] = "90",
         // Programs that poll as devices do (the README's walkthrough) wait what the server says.
         ["Fleet:DevicePollSeconds"] = "5",
         // An idle task hub is polled at least every second, so waits in tests stay short.

@@ -50,7 +50,7 @@ public sealed class OrchestrationCommandsTests
         var clock = new SteppedClock();
         var events = new RecordingEvents(clock);
         var reads = 0;
-        var sending = new OrchestrationCommands(clock).SendAsync(events, "t:deployment:1", "pause", _ => Task.FromResult(++reads), _ => false, default);
+        var sending = new OrchestrationCommands(clock, TimeSpan.FromSeconds(20)).SendAsync(events, "t:deployment:1", "pause", _ => Task.FromResult(++reads), _ => false, default);
 
         var (value, applied) = await clock.RunAsync(sending, TimeSpan.FromMilliseconds(250));
 
@@ -66,7 +66,7 @@ public sealed class OrchestrationCommandsTests
         var clock = new SteppedClock();
         var events = new RecordingEvents(clock);
         var reads = 0;
-        var sending = new OrchestrationCommands(clock).SendAsync(events, "t:action:1", "cancel", _ => Task.FromResult(++reads), r => r == 3, default);
+        var sending = new OrchestrationCommands(clock, TimeSpan.FromSeconds(20)).SendAsync(events, "t:action:1", "cancel", _ => Task.FromResult(++reads), r => r == 3, default);
 
         var (value, applied) = await clock.RunAsync(sending, TimeSpan.FromMilliseconds(250));
 
