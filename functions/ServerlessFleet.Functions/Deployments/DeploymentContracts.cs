@@ -1,3 +1,4 @@
+using ServerlessFleet.Shared.Devices;
 using System.Text.Json;
 using ServerlessFleet.Shared.Deployments;
 

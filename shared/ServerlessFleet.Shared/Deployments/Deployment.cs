@@ -1,3 +1,5 @@
+using ServerlessFleet.Shared.Devices;
+
 namespace ServerlessFleet.Shared.Deployments;
 
 /// <summary>Where a deployment stands (Mender's deployment statuses plus <c>paused</c>).</summary>
@@ -14,9 +16,6 @@ public static class DeploymentStatuses
 
     public static bool IsActive(string status) => status is not (Finished or Aborted);
 }
-
-/// <summary>The artifact a device of a compatible type receives (a release may hold one per device type).</summary>
-public sealed record DeploymentArtifact(string Id, string Name, string Version, IReadOnlyList<string> DeviceTypes, string Sha256, long Size);
 
 /// <summary>A phase: its device count (fixed when the deployment is created), optional start time and soak time.</summary>
 public sealed record DeploymentPhase(int Index, int Size, DateTimeOffset? StartAt, double SoakMinutes);
@@ -88,49 +87,3 @@ public sealed record DeviceDeployment(
     DateTimeOffset? LastReportAt,
     string? Substate,
     Azure.ETag ETag = default);
-
-/// <summary>
-/// What a device is to install, kept on the device row itself so that the device's poll is the one point read its
-/// authentication already does. <see cref="AssignedAt"/> is when it became the device's current deployment;
-/// <see cref="Started"/> once the device reported progress on it.
-/// </summary>
-public sealed record DeploymentSlot(string DeploymentId, DeploymentArtifact Artifact, bool ForceInstall, int Retries, DateTimeOffset? AssignedAt, bool Started = false);
-
-/// <summary>
-/// A device's deployments in creation order: the current one (what its poll returns) and the ones waiting behind it,
-/// so a device is never in two deployments at once and takes them in the order they were created.
-/// </summary>
-public sealed record DeviceDeploymentQueue(DeploymentSlot? Current, IReadOnlyList<DeploymentSlot> Waiting)
-{
-    public static DeviceDeploymentQueue Empty { get; } = new(null, []);
-
-    public bool IsEmpty => Current is null && Waiting.Count == 0;
-
-    public bool Holds(string deploymentId) => Current?.DeploymentId == deploymentId || Waiting.Any(s => s.DeploymentId == deploymentId);
-
-    /// <summary>
-    /// Adds the deployment: current when nothing is, or when it is older than a current one the device has not
-    /// started yet (deployment ids sort by creation time); otherwise it waits in creation order.
-    /// </summary>
-    public DeviceDeploymentQueue Add(DeploymentSlot slot, DateTimeOffset now)
-    {
-        if (Holds(slot.DeploymentId)) return this;
-        if (Current is null) return this with { Current = slot with { AssignedAt = now } };
-        if (!Current.Started && string.CompareOrdinal(slot.DeploymentId, Current.DeploymentId) < 0)
-            return new DeviceDeploymentQueue(slot with { AssignedAt = now }, Wait(Current));
-        return this with { Waiting = Wait(slot) };
-    }
-
-    public DeviceDeploymentQueue MarkStarted(string deploymentId) =>
-        Current?.DeploymentId == deploymentId && !Current.Started ? this with { Current = Current with { Started = true } } : this;
-
-    private List<DeploymentSlot> Wait(DeploymentSlot slot) =>
-        Waiting.Append(slot with { AssignedAt = null }).OrderBy(s => s.DeploymentId, StringComparer.Ordinal).ToList();
-
-    /// <summary>Takes the deployment out; when it was the current one, the oldest waiting one becomes current.</summary>
-    public DeviceDeploymentQueue Remove(string deploymentId, DateTimeOffset now)
-    {
-        if (Current?.DeploymentId != deploymentId) return this with { Waiting = Waiting.Where(s => s.DeploymentId != deploymentId).ToList() };
-        return Waiting.Count == 0 ? Empty : new DeviceDeploymentQueue(Waiting[0] with { AssignedAt = now }, Waiting.Skip(1).ToList());
-    }
-}

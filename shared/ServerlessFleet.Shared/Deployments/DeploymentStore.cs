@@ -1,3 +1,4 @@
+using ServerlessFleet.Shared.Devices;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;

@@ -1,3 +1,4 @@
+using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Artifacts;
 using ServerlessFleet.Shared.Errors;
 

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using ServerlessFleet.Shared.Deployments;
 
 namespace ServerlessFleet.Shared.Devices;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Azure.Data.Tables;
-using ServerlessFleet.Shared.Deployments;
 
 namespace ServerlessFleet.Shared.Devices;
 
