@@ -10,7 +10,6 @@ using ServerlessFleet.Functions.Actions;
 using ServerlessFleet.Functions.Artifacts;
 using ServerlessFleet.Functions.Audit;
 using ServerlessFleet.Functions.Deployments;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.DeviceAuth;
 using ServerlessFleet.Functions.Devices;
 using ServerlessFleet.Functions.Groups;

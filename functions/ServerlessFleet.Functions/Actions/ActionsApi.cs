@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Functions.Orchestration;

@@ -1,5 +1,3 @@
-using ServerlessFleet.Functions.Middleware;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Shared.Audit;
 
@@ -12,13 +10,13 @@ public sealed class Auditor(AuditLog log, IHttpContextAccessor accessor)
     public Actor Actor()
     {
         var context = accessor.HttpContext ?? throw new InvalidOperationException("Auditing needs a request.");
-        return new Actor(Caller.From(context).Principal, RequestIds.Get(context));
+        return new Actor(Caller.From(context).Principal, RequestId.Get(context));
     }
 
     public Task RecordAsync(string action, string objectType, string objectId, object? before, object? after, CancellationToken ct)
     {
         var context = accessor.HttpContext ?? throw new InvalidOperationException("Auditing needs a request.");
         var caller = Caller.From(context);
-        return log.RecordAsync(caller.TenantId, caller.KeyId, action, objectType, objectId, before, after, RequestIds.Get(context), ct);
+        return log.RecordAsync(caller.TenantId, caller.KeyId, action, objectType, objectId, before, after, RequestId.Get(context), ct);
     }
 }

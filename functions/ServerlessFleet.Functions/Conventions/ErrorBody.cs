@@ -1,4 +1,3 @@
-using ServerlessFleet.Functions.Middleware;
 using System.Text.Json.Serialization;
 using ServerlessFleet.Shared.Errors;
 
@@ -18,15 +17,15 @@ public static class ErrorResponses
     {
         context.Response.StatusCode = category.StatusCode();
         // Clearing a failed response drops headers; the request id must survive on every error.
-        context.Response.Headers[RequestIds.Header] = RequestIds.Get(context);
+        context.Response.Headers[RequestId.Header] = RequestId.Get(context);
         if (category == ErrorCategory.RateLimited && !context.Response.Headers.ContainsKey("Retry-After"))
             context.Response.Headers.RetryAfter = "1";
-        if (Mender.MenderConventions.Applies(context))
+        if (MenderConventions.Applies(context))
         {
-            context.Response.Headers[Mender.MenderConventions.RequestIdHeader] = RequestIds.Get(context);
-            return context.Response.WriteAsJsonAsync(Mender.MenderConventions.Body(message, errors, RequestIds.Get(context)), context.RequestAborted);
+            context.Response.Headers[MenderConventions.RequestIdHeader] = RequestId.Get(context);
+            return context.Response.WriteAsJsonAsync(MenderConventions.Body(message, errors, RequestId.Get(context)), context.RequestAborted);
         }
-        var body = new ErrorBody(category.TypeName(), message, RequestIds.Get(context), errors);
+        var body = new ErrorBody(category.TypeName(), message, RequestId.Get(context), errors);
         return context.Response.WriteAsJsonAsync(body, context.RequestAborted);
     }
 

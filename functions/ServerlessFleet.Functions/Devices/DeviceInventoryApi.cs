@@ -1,6 +1,6 @@
+using ServerlessFleet.Functions.Conventions;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http.HttpResults;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Devices;
 

@@ -1,5 +1,4 @@
 using Microsoft.Azure.Functions.Worker;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;

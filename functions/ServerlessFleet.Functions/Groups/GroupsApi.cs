@@ -2,7 +2,6 @@ using Microsoft.Azure.Functions.Worker;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;

@@ -39,7 +39,7 @@ public sealed class AllowAnonymousAccessAttribute : AccessAttribute
     public override IReadOnlyList<int> ErrorStatuses => [429];
 }
 
-/// <summary>The function honours <c>Idempotency-Key</c> (see <see cref="Middleware.IdempotencyKeys"/>).</summary>
+/// <summary>The function honours <c>Idempotency-Key</c> (the <c>IdempotencyKeys</c> middleware reads it).</summary>
 [AttributeUsage(AttributeTargets.Method, Inherited = false)]
 public sealed class AcceptIdempotencyKeyAttribute : Attribute
 {

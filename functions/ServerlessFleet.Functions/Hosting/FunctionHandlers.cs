@@ -5,7 +5,6 @@ using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Primitives;
 using Microsoft.DurableTask.Client;
 using ServerlessFleet.Functions.Conventions;
-using ServerlessFleet.Functions.Orchestration;
 
 namespace ServerlessFleet.Functions.Hosting;
 
@@ -25,10 +24,10 @@ public sealed class FunctionHandlers(FunctionCatalog catalog, IServiceProvider s
 
     public override IChangeToken GetChangeToken() => NullChangeToken.Singleton;
 
-    /// <summary>The body of an HTTP function that starts or steers orchestrations: its handler may take <see cref="Orchestrations"/>.</summary>
+    /// <summary>The body of an HTTP function with a <c>[DurableClient]</c> binding: its handler may take the client (or a wrapper that binds from it).</summary>
     public static Task<IResult> RunAsync(HttpRequest request, DurableTaskClient durable)
     {
-        request.HttpContext.Features.Set(new Orchestrations(durable));
+        request.HttpContext.Features.Set(durable);
         return RunAsync(request);
     }
 

@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http.HttpResults;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Deployments;

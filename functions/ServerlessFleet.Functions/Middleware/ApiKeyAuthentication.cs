@@ -1,4 +1,4 @@
-using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Conventions;
 using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;

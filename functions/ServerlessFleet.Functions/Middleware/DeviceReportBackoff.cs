@@ -1,5 +1,5 @@
+using ServerlessFleet.Functions.Conventions;
 using Microsoft.Azure.Functions.Worker;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Errors;

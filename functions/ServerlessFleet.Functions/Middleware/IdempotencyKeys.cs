@@ -2,7 +2,6 @@ using ServerlessFleet.Functions.Conventions;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Azure.Functions.Worker;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Idempotency;

@@ -1,7 +1,6 @@
 using ServerlessFleet.Functions.Conventions;
 using System.Threading.RateLimiting;
 using Microsoft.Azure.Functions.Worker;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 

@@ -1,3 +1,4 @@
+using ServerlessFleet.Functions.Conventions;
 using System.Text.RegularExpressions;
 using Microsoft.Azure.Functions.Worker;
 using ServerlessFleet.Functions.Hosting;
@@ -10,27 +11,23 @@ namespace ServerlessFleet.Functions.Middleware;
 /// </summary>
 public sealed partial class RequestIds(IHttpContextAccessor accessor, ILogger<RequestIds> logger) : HttpFunctionMiddleware
 {
-    public const string Header = "X-Request-Id";
-    private const string ItemKey = "fleet.requestId";
+    public const string Header = RequestId.Header;
 
     protected override async Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next)
     {
         // The invocation runs apart from the request's own flow, so the accessor learns the request here.
         accessor.HttpContext = http;
-        var mender = Mender.MenderConventions.Applies(http);
-        var incoming = http.Request.Headers[mender ? Mender.MenderConventions.RequestIdHeader : Header].ToString();
+        var mender = MenderConventions.Applies(http);
+        var incoming = http.Request.Headers[mender ? MenderConventions.RequestIdHeader : Header].ToString();
         if (incoming.Length == 0) incoming = http.Request.Headers[Header].ToString();
         var id = Sane().IsMatch(incoming) ? incoming : Guid.NewGuid().ToString("n");
-        http.Items[ItemKey] = id;
+        RequestId.Set(http, id);
         http.TraceIdentifier = id;
         http.Response.Headers[Header] = id;
-        if (mender) http.Response.Headers[Mender.MenderConventions.RequestIdHeader] = id;
+        if (mender) http.Response.Headers[MenderConventions.RequestIdHeader] = id;
         using (logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = id, ["InvocationId"] = function.InvocationId }))
             await next();
     }
-
-    public static string Get(HttpContext context) =>
-        context.Items.TryGetValue(ItemKey, out var id) && id is string s ? s : context.TraceIdentifier;
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
     private static partial Regex Sane();

@@ -14,8 +14,8 @@ namespace ServerlessFleet.Functions.Orchestration;
 public sealed class Orchestrations(DurableTaskClient client) : IOrchestrationStarter, IOrchestrationEvents
 {
     public static ValueTask<Orchestrations?> BindAsync(HttpContext context) =>
-        ValueTask.FromResult<Orchestrations?>(context.Features.Get<Orchestrations>()
-            ?? throw new InvalidOperationException("This function has no [DurableClient] binding."));
+        ValueTask.FromResult<Orchestrations?>(new Orchestrations(context.Features.Get<DurableTaskClient>()
+            ?? throw new InvalidOperationException("This function has no [DurableClient] binding.")));
 
     public DurableTaskClient Client => client;
 

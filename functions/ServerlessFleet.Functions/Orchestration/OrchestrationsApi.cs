@@ -5,7 +5,6 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using ServerlessFleet.Functions.Audit;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Actions;

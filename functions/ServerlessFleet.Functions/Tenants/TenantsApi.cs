@@ -1,7 +1,8 @@
+using ServerlessFleet.Functions.Auth;
+using ServerlessFleet.Functions.Conventions;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ServerlessFleet.Functions.Audit;
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.Errors;

@@ -1,7 +1,7 @@
 using System.Reflection;
 using ServerlessFleet.Shared.DeviceAuth;
 
-namespace ServerlessFleet.Functions.Auth;
+namespace ServerlessFleet.Functions.Conventions;
 
 /// <summary>The authenticated device of a device-API request, bound as a handler parameter.</summary>
 public sealed record DeviceCaller(DevicePrincipal Principal)

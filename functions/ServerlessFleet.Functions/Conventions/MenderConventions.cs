@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace ServerlessFleet.Functions.Mender;
+namespace ServerlessFleet.Functions.Conventions;
 
 /// <summary>Mender's error body on the compatible routes: <c>{error, request_id}</c>, the id also in <c>X-MEN-RequestID</c>.</summary>
 public sealed record MenderErrorBody([property: JsonPropertyName("error")] string Error, [property: JsonPropertyName("request_id")] string RequestId);

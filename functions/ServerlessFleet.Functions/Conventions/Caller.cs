@@ -1,7 +1,7 @@
 using System.Reflection;
 using ServerlessFleet.Shared.Auth;
 
-namespace ServerlessFleet.Functions.Auth;
+namespace ServerlessFleet.Functions.Conventions;
 
 /// <summary>The authenticated caller of a request, bound as a handler parameter.</summary>
 public sealed record Caller(FleetPrincipal Principal)
