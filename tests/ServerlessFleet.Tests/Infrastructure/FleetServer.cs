@@ -35,6 +35,10 @@ public sealed class FleetServer : IAsyncDisposable
         ["Fleet:DevicePollSeconds"] = "5",
         // An idle task hub is polled at least every second, so waits in tests stay short.
         ["AzureFunctionsJobHost:extensions:durableTask:storageProvider:maxQueuePollingInterval"] = "00:00:01",
+        // A task-hub message taken by a partition the host then lost (its lease renewal timed out while the emulator was
+        // saturated) comes back after this instead of the default 5 minutes, so a busy run does not park an orchestration.
+        ["AzureFunctionsJobHost:extensions:durableTask:storageProvider:controlQueueVisibilityTimeout"] = "00:00:30",
+        ["AzureFunctionsJobHost:extensions:durableTask:storageProvider:workItemQueueVisibilityTimeout"] = "00:00:30",
     }));
 
     private readonly LocalHostProcess _host;
