@@ -193,28 +193,39 @@ public sealed class DeploymentRolloutTests() : DeploymentTestBase("dep")
     [Fact]
     public async Task Failed_devices_are_offered_again_up_to_the_retries_and_silent_devices_time_out()
     {
-        var devices = await TestDevices.SeedAdmittedAsync(Tenant, 3, "retry", "retry");
+        // Retries and timeouts in two deployments: a device that answers is never raced by a timeout a busy machine could
+        // exceed, and the silent device's timeout is judged with nothing else going on.
+        var devices = await TestDevices.SeedAdmittedAsync(Tenant, 2, "retry", "retry");
+        var silent = (await TestDevices.SeedAdmittedAsync(Tenant, 1, "retry-silent", "retry-silent"))[0];
         await UploadArtifactAsync("fw-retry", "1.0", "screen");
         var id = (await CreateAsync(new
         {
             name = "retries",
             release = new { name = "fw-retry", version = "1.0" },
             target = new { group = "retry" },
-            policy = new { retries = 1, deviceTimeoutMinutes = 0.05 },
+            policy = new { retries = 1 },
         })).GetProperty("id").GetString()!;
-        var silent = devices[2];
-        // Device 0 fails once then succeeds; device 1 fails every time; device 2 takes the offer and never reports.
-        await Eventually.WaitAsync(async () => await PollAsync(silent), offered => offered == id, Timeout, "offered");
-        var offers = await RunFleetAsync(id, devices.Take(2).ToList(), (d, attempt) => d == devices[0] && attempt == 2);
+        // Device 0 fails once then succeeds; device 1 fails every time.
+        var offers = await RunFleetAsync(id, devices, (d, attempt) => d == devices[0] && attempt == 2);
 
         Assert.Equal(2, offers[devices[0].Serial]);
         Assert.Equal(2, offers[devices[1].Serial]);
         var records = (await RecordsAsync(id)).ToDictionary(r => r.Serial);
         Assert.Equal(("success", 2), (records[devices[0].Serial].Status, records[devices[0].Serial].Attempts));
         Assert.Equal(("failure", 2), (records[devices[1].Serial].Status, records[devices[1].Serial].Attempts));
-        // The silent device timed out twice (its retry, then for good).
-        Assert.Equal(("failure", 2, "timed out"), (records[silent.Serial].Status, records[silent.Serial].Attempts, records[silent.Serial].Substate));
-        await (await ReportAsync(silent, id, "downloading")).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
+
+        // The silent device takes the offer and never reports: it times out twice (its retry, then for good).
+        var timed = (await CreateAsync(new
+        {
+            name = "silence",
+            release = new { name = "fw-retry", version = "1.0" },
+            target = new { group = "retry-silent" },
+            policy = new { retries = 1, deviceTimeoutMinutes = 0.05 },
+        })).GetProperty("id").GetString()!;
+        await Eventually.WaitAsync(async () => await PollAsync(silent), offered => offered == timed, Timeout, "offered");
+        var record = await Eventually.WaitAsync(async () => (await RecordsAsync(timed)).Single(), r => r.Status == "failure", Timeout, "the silent device to time out for good");
+        Assert.Equal(("failure", 2, "timed out"), (record.Status, record.Attempts, record.Substate));
+        await (await ReportAsync(silent, timed, "downloading")).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
     }
 
     [Fact]
