@@ -191,7 +191,8 @@ public sealed class ActionTests() : TenantScopedTests("act")
     public async Task Unanswered_devices_time_out()
     {
         var devices = await TestDevices.SeedAdmittedAsync(Tenant, 3, "silent");
-        var id = (await CreateAsync(Owner, new { type = "check-update", devices = devices.Select(d => d.Serial), expiresInMinutes = 0.25 })).GetProperty("id").GetString()!;
+        // Half a minute: time enough for the delivery to land on a busy machine before the action expires.
+        var id = (await CreateAsync(Owner, new { type = "check-update", devices = devices.Select(d => d.Serial), expiresInMinutes = 0.5 })).GetProperty("id").GetString()!;
         await Eventually.WaitAsync(() => InboxAsync(devices[0]), e => e.Count == 1, Timeout, "delivery");
         var done = await WaitForStatusAsync(id, ActionStatuses.Failed);
         Assert.Equal(3, done.GetProperty("progress").GetProperty("timedOut").GetInt32());
