@@ -15,13 +15,6 @@ using ServerlessFleet.Shared.Errors;
 
 namespace ServerlessFleet.Functions.Artifacts;
 
-public sealed record ArtifactResponse(string Id, string Name, string Version, string Kind, IReadOnlyList<string> DeviceTypesCompatible,
-    string? Description, JsonObject Provides, JsonObject Depends, long Size, string Sha256, string ContentType, string? FileName, DateTimeOffset CreatedAt)
-{
-    public static ArtifactResponse From(Artifact a) => new(a.Id, a.Metadata.Name, a.Metadata.Version, a.Metadata.Kind, a.Metadata.DeviceTypesCompatible,
-        a.Metadata.Description, a.Metadata.Provides, a.Metadata.Depends, a.Size, a.Sha256, a.ContentType, a.FileName, a.CreatedAt);
-}
-
 /// <summary>The multipart form of an upload (streamed section by section, so described here rather than bound); the file part comes last.</summary>
 public sealed record ArtifactUploadForm(string Name, string Version, string Kind, string DeviceTypesCompatible, string? Description,
     string? Provides, string? Depends, IFormFile File);

@@ -39,17 +39,8 @@ public static class SignedBodies
         }
     }
 
-    public static JsonObject ParseObject(string json, string field, Func<JsonException, string> message)
-    {
-        try
-        {
-            return JsonNode.Parse(json, documentOptions: UniqueKeys) as JsonObject ?? throw new JsonException("not an object");
-        }
-        catch (JsonException e)
-        {
-            throw FleetException.Validation(field, message(e));
-        }
-    }
+    public static JsonObject ParseObject(string json, string field, Func<JsonException, string> message) =>
+        ParseObject(System.Text.Encoding.UTF8.GetBytes(json), field, message);
 
     /// <summary>The signature header's bytes, or null when it is not base64 of a plausible length.</summary>
     public static byte[]? Signature(HttpRequest request, string header)

@@ -13,6 +13,6 @@ public sealed class ArtifactRemoval(ArtifactStore store, ArtifactBlobs blobs, IE
             if (await usage.IsInUseAsync(actor.TenantId, id, ct)) throw FleetException.Conflict($"Artifact '{id}' is used by an active deployment.");
         await store.DeleteAsync(artifact, ct);
         await blobs.DeleteAsync(actor.TenantId, id, ct);
-        await audit.RecordAsync(actor, "artifact.delete", "artifact", id, ArtifactUploads.Audited(artifact), null, ct);
+        await audit.RecordAsync(actor, "artifact.delete", "artifact", id, ArtifactResponse.From(artifact), null, ct);
     }
 }

@@ -19,6 +19,14 @@ public sealed record ArtifactForm(IReadOnlyDictionary<string, List<string>> Fiel
 public sealed record StartUploadRequest(string? Name, string? Version, string? Kind, List<string>? DeviceTypesCompatible, string? Description,
     JsonNode? Provides, JsonNode? Depends, string? FileName, string? ContentType, int? ExpiresInSeconds);
 
+/// <summary>An artifact as the API shows it and the audit log records it.</summary>
+public sealed record ArtifactResponse(string Id, string Name, string Version, string Kind, IReadOnlyList<string> DeviceTypesCompatible,
+    string? Description, JsonObject Provides, JsonObject Depends, long Size, string Sha256, string ContentType, string? FileName, DateTimeOffset CreatedAt)
+{
+    public static ArtifactResponse From(Artifact a) => new(a.Id, a.Metadata.Name, a.Metadata.Version, a.Metadata.Kind, a.Metadata.DeviceTypesCompatible,
+        a.Metadata.Description, a.Metadata.Provides, a.Metadata.Depends, a.Size, a.Sha256, a.ContentType, a.FileName, a.CreatedAt);
+}
+
 public sealed record UploadResponse(string UploadId, Uri UploadUrl, DateTimeOffset ExpiresAt);
 
 /// <summary>
@@ -41,7 +49,7 @@ public sealed class ArtifactUploads(ArtifactStore store, ArtifactBlobs blobs, Au
             var metadata = await MetadataAsync(actor.TenantId, id, form.Fields, file, ct);
             var artifact = await store.RegisterAsync(new Artifact(id, actor.TenantId, metadata, file.Size, file.Sha256, file.ContentType, file.FileName, clock.GetUtcNow()), ct);
             await blobs.SetDetailsAsync(actor.TenantId, id, file.Sha256, file.ContentType, ct);
-            await audit.RecordAsync(actor, "artifact.create", "artifact", id, null, Audited(artifact), ct);
+            await audit.RecordAsync(actor, "artifact.create", "artifact", id, null, ArtifactResponse.From(artifact), ct);
             return artifact;
         }
         catch
@@ -127,7 +135,7 @@ public sealed class ArtifactUploads(ArtifactStore store, ArtifactBlobs blobs, Au
         await blobs.SetDetailsAsync(tenantId, uploadId, sha256, upload.ContentType, ct);
         await blobs.DeleteStagedAsync(tenantId, uploadId, ct);
         await store.DeleteUploadAsync(tenantId, uploadId, ct);
-        await audit.RecordAsync(actor, "artifact.create", "artifact", uploadId, null, Audited(artifact), ct);
+        await audit.RecordAsync(actor, "artifact.create", "artifact", uploadId, null, ArtifactResponse.From(artifact), ct);
         return artifact;
     }
 
@@ -154,12 +162,5 @@ public sealed class ArtifactUploads(ArtifactStore store, ArtifactBlobs blobs, Au
         null => fallback,
         >= 1 and <= 86_400 => TimeSpan.FromSeconds(seconds.Value),
         _ => throw FleetException.Validation(field, $"{field} is 1 to 86400."),
-    };
-
-    /// <summary>What the audit log keeps of an artifact.</summary>
-    public static object Audited(Artifact a) => new
-    {
-        a.Id, a.Metadata.Name, a.Metadata.Version, a.Metadata.Kind, a.Metadata.DeviceTypesCompatible, a.Metadata.Description, a.Metadata.Provides, a.Metadata.Depends,
-        a.Size, a.Sha256, a.ContentType, a.FileName, a.CreatedAt,
     };
 }
