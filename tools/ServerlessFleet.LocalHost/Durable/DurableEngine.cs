@@ -1,7 +1,7 @@
 using System.Text.Json;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 
 namespace ServerlessFleet.LocalHost.Durable;
 
@@ -44,6 +44,7 @@ public sealed class DurableEngine : IAsyncDisposable
     public static async Task<DurableEngine> StartAsync(DurableSettings settings, string connectionString, IReadOnlyList<LoadedFunction> functions,
         IFunctionInvoker invoker, TimeSpan functionTimeout, Uri sidecar, HostLog log)
     {
+        var loggers = LoggerFactory.Create(builder => builder.SetMinimumLevel(LogLevel.Information).AddProvider(new EngineLog(log)));
         var service = new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = settings.HubName,
@@ -54,7 +55,7 @@ public sealed class DurableEngine : IAsyncDisposable
             WorkItemQueueVisibilityTimeout = settings.WorkItemQueueVisibilityTimeout,
             MaxConcurrentTaskOrchestrationWorkItems = settings.MaxConcurrentOrchestrators,
             MaxConcurrentTaskActivityWorkItems = settings.MaxConcurrentActivities,
-            LoggerFactory = NullLoggerFactory.Instance,
+            LoggerFactory = loggers,
         });
         await service.CreateIfNotExistsAsync();
 
@@ -62,7 +63,7 @@ public sealed class DurableEngine : IAsyncDisposable
         var activities = Named(functions, "activityTrigger", "activity");
         var bridge = new WorkItemBridge(orchestrators, activities, invoker, functionTimeout, log);
         var worker = new TaskHubWorker(service, new FunctionNames<TaskOrchestration>(orchestrators.Keys, () => new HandledByWorker()),
-            new FunctionNames<TaskActivity>(activities.Keys, () => new HandledByWorker.Activity()), NullLoggerFactory.Instance)
+            new FunctionNames<TaskActivity>(activities.Keys, () => new HandledByWorker.Activity()), loggers)
         {
             // Failure details (type, message, stack) reach the orchestrator, where retry policies and handlers read them.
             ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails,

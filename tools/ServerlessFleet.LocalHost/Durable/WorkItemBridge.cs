@@ -20,6 +20,7 @@ public sealed class WorkItemBridge(IReadOnlyDictionary<string, LoadedFunction> o
     IFunctionInvoker worker, TimeSpan timeout, HostLog log)
 {
     private static readonly IReadOnlyDictionary<string, TypedData> NoMetadata = new Dictionary<string, TypedData>();
+    private static readonly TimeSpan SlowInvocation = TimeSpan.FromSeconds(30);
     private long _orchestratorSteps;
     private long _activities;
 
@@ -74,7 +75,10 @@ public sealed class WorkItemBridge(IReadOnlyDictionary<string, LoadedFunction> o
     {
         try
         {
-            return await worker.InvokeAsync(function, trigger, NoMetadata, timeout);
+            var call = worker.InvokeAsync(function, trigger, NoMetadata, timeout);
+            if (await Task.WhenAny(call, Task.Delay(SlowInvocation)) != call)
+                log.Host($"{function.Name} ({instanceId}) has not answered in {SlowInvocation.TotalSeconds} s; its work item stays locked until it does.");
+            return await call;
         }
         catch (Exception e) when (e is TimeoutException or WorkerGoneException)
         {
