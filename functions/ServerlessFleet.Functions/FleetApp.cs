@@ -117,6 +117,7 @@ public static class FleetApp
         services.AddSingleton<DeviceTimeline>();
         services.AddSingleton<GroupReleases>();
         services.AddSingleton<GroupMover>();
+        services.AddSingleton<GroupAdministration>();
         services.AddOptions<DeviceTokenOptions>().Bind(configuration.GetSection(DeviceTokenOptions.Section))
             .PostConfigure<IOptions<FleetOptions>>((tokens, fleet) =>
             {

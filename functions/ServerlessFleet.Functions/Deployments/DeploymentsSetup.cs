@@ -10,7 +10,6 @@ public static class DeploymentsSetup
     public static IServiceCollection AddDeployments(this IServiceCollection services)
     {
         services.AddSingleton<DeploymentStore>();
-        services.AddSingleton<DeviceDeploymentQueues>();
         services.AddSingleton<DeploymentService>();
         services.AddSingleton<DeploymentLogs>();
         services.AddSingleton<DevicePoll>();

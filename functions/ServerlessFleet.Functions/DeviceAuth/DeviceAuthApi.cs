@@ -116,9 +116,9 @@ public static class DeviceAuthApi
         return TypedResults.Created($"/api/v1/device-auth?status=preauthorized", AuthSetResponse.From(set));
     }
 
-    private static async Task<NoContent> RevokeTokenAsync(string jti, Caller caller, DeviceAdmission admission, DeviceStore devices, Auditor audit, CancellationToken ct)
+    private static async Task<NoContent> RevokeTokenAsync(string jti, Caller caller, DeviceAdmission admission, Auditor audit, CancellationToken ct)
     {
-        await admission.RevokeTokenAsync(caller.TenantId, jti, devices, ct);
+        await admission.RevokeTokenAsync(caller.TenantId, jti, ct);
         await audit.RecordAsync("device.token.revoke", "deviceToken", jti, null, new { revoked = true }, ct);
         return TypedResults.NoContent();
     }

@@ -9,11 +9,12 @@ namespace ServerlessFleet.Shared.Actions;
 
 /// <summary>
 /// A device's action inbox, in the device's own partition of the <c>devices</c> table: entries
-/// <c>inbox|{seq}</c>, a marker <c>inboxref|{action}</c> per action, and the device row's <c>InboxSeq</c>. A delivery
+/// <c>inbox|{seq}</c> and a marker <c>inboxref|{action}</c> per action, rows this store alone writes, and the device
+/// row's <c>InboxSeq</c>, which <see cref="DeviceStore"/> advances. A delivery
 /// bumps the counter, adds the marker and the entry in one transaction guarded by the device row's ETag, so an
 /// action lands in an inbox exactly once with a strictly increasing sequence number, however often it is delivered.
 /// </summary>
-public sealed class DeviceInbox(FleetStorage storage)
+public sealed class DeviceInbox(FleetStorage storage, DeviceStore devices)
 {
     private const string EntryPrefix = "inbox|";
     private const string MarkerPrefix = "inboxref|";
@@ -29,10 +30,9 @@ public sealed class DeviceInbox(FleetStorage storage)
         for (var attempt = 0; ; attempt++)
         {
             // Two point reads rather than one partition query: a point read stays cheap however large the table grows.
-            var deviceRead = Table.GetEntityIfExistsAsync<TableEntity>(partition, DeviceKeys.DeviceRow, cancellationToken: ct);
+            var deviceRead = devices.ReadAsync(tenantId, serial, ct);
             var markerRead = Table.GetEntityIfExistsAsync<TableEntity>(partition, MarkerPrefix + action.Id, cancellationToken: ct);
-            var (deviceRow, marker) = (await deviceRead, await markerRead);
-            var device = deviceRow.HasValue && deviceRow.Value is not null ? DeviceEntity.FromEntity(deviceRow.Value) : null;
+            var (device, marker) = (await deviceRead, await markerRead);
             var existing = marker.HasValue ? marker.Value?.GetInt64("Seq") : null;
             if (existing is not null) return existing;
             if (device is null || device.Status == DeviceStatuses.Decommissioned) return null;
@@ -41,7 +41,7 @@ public sealed class DeviceInbox(FleetStorage storage)
             try
             {
                 await Table.SubmitTransactionAsync([
-                    new TableTransactionAction(TableTransactionActionType.UpdateMerge, new TableEntity(partition, DeviceKeys.DeviceRow) { ["InboxSeq"] = seq }, device.ETag),
+                    DeviceStore.InboxSeqAction(device, seq),
                     new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, MarkerPrefix + action.Id) { ["Seq"] = seq }),
                     new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(partition, EntryKey(seq))
                     {

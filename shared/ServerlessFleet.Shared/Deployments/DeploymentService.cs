@@ -9,7 +9,7 @@ namespace ServerlessFleet.Shared.Deployments;
 /// reports with retries, timeouts, abort and decommission. The orchestration decides when; this does it, idempotently,
 /// so a step repeated after a crash changes nothing twice.
 /// </summary>
-public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQueues queues, DeviceTimeline timeline, TimeProvider clock)
+public sealed class DeploymentService(DeploymentStore store, DeviceStore devices, DeviceTimeline timeline, TimeProvider clock)
 {
     private const int Parallelism = 16;
 
@@ -36,7 +36,7 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         var artifact = deployment.Artifacts.FirstOrDefault(a => a.Id == record.ArtifactId);
         if (artifact is null) return false;
         var slot = new DeploymentSlot(deployment.Id, artifact, deployment.ForceInstall, deployment.Policy.Retries, null);
-        var changed = await queues.ChangeAsync(deployment.TenantId, serial,
+        var changed = await devices.ChangeDeploymentsAsync(deployment.TenantId, serial,
             d => d.Status == DeviceStatuses.Decommissioned ? d.Deployments : d.Deployments.Add(slot, now), ct);
         if (changed is not { } c || c.Before.Status == DeviceStatuses.Decommissioned)
         {
@@ -133,7 +133,7 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
             await timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, TimelineDecisions.Retried,
                 $"reported failure{(substate is null ? "" : $": {substate}")}; offered again (attempt {again.Attempts} of {slot!.Retries + 1})", ct);
         else if (slot is { Started: false })
-            await queues.ChangeAsync(device.TenantId, device.Serial, d => d.Deployments.MarkStarted(deploymentId), ct, device);
+            await devices.ChangeDeploymentsAsync(device.TenantId, device.Serial, d => d.Deployments.MarkStarted(deploymentId), ct, device);
     }
 
     /// <summary>
@@ -227,7 +227,7 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         foreach (var slot in slots)
             await UpdateRecordAsync(device.TenantId, slot.DeploymentId, device.Serial, r => DeviceDeploymentStatuses.IsFinal(r.Status) ? null
                 : r with { Status = DeviceDeploymentStatuses.Decommissioned, FinishedAt = now }, ct);
-        await queues.ChangeAsync(device.TenantId, device.Serial, _ => DeviceDeploymentQueue.Empty, ct);
+        await devices.ChangeDeploymentsAsync(device.TenantId, device.Serial, _ => DeviceDeploymentQueue.Empty, ct);
     }
 
     /// <summary>
@@ -263,7 +263,7 @@ public sealed class DeploymentService(DeploymentStore store, DeviceDeploymentQue
         DeploymentArtifact? installed = null)
     {
         var now = clock.GetUtcNow();
-        var changed = await queues.ChangeAsync(tenantId, serial, d => d.Deployments.Remove(deploymentId, now), ct, known, installed);
+        var changed = await devices.ChangeDeploymentsAsync(tenantId, serial, d => d.Deployments.Remove(deploymentId, now), ct, known, installed);
         if (changed is not { } c) return null;
         if (c.After.Current is { } promoted && c.Before.Deployments.Current?.DeploymentId != promoted.DeploymentId)
             await UpdateRecordAsync(tenantId, promoted.DeploymentId, serial, r => r.AssignedAt is not null ? null : r with { AssignedAt = promoted.AssignedAt }, ct);

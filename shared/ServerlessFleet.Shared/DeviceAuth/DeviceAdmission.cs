@@ -17,14 +17,15 @@ public sealed record AuthResult(AuthOutcome Outcome, DeviceToken? Token, TimeSpa
 
 /// <summary>
 /// Mender-style device admission. Auth sets live in the device's own partition of the <c>devices</c> table
-/// (RowKey <c>authset-{fingerprint}</c>), so a status change and the device's derived status commit in one
-/// transaction. Issued token ids are indexed in <c>devicetokens</c> (tenant, jti) for revocation.
+/// (RowKey <c>authset-{fingerprint}</c>, rows this store alone writes), so a status change and the device's derived
+/// status commit in one transaction, the device row's part of it written by <see cref="DeviceStore"/>. Issued token ids are indexed in <c>devicetokens</c> (tenant, jti) for revocation.
 /// </summary>
-public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, TimeProvider clock)
+public sealed class DeviceAdmission(FleetStorage storage, DeviceStore devices, DeviceTokens tokens, TimeProvider clock)
 {
     public const string TokenTable = "devicetokens";
     private const string AuthSetPrefix = "authset-";
-    private TableClient Devices => storage.Table(DeviceKeys.TableName);
+    /// <summary>The auth sets' rows, in the device partitions of the devices table.</summary>
+    private TableClient AuthSets => storage.Table(DeviceKeys.TableName);
 
     /// <summary>The device-facing flow. The caller has already verified the body's signature with the presented key.</summary>
     public async Task<AuthResult> AuthenticateAsync(Tenant tenant, string serial, JsonObject identity, DevicePublicKey key, CancellationToken ct)
@@ -103,21 +104,14 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, T
     {
         var filter = TableFilters.And(DeviceKeys.TenantRange(tenantId), TableFilters.RowKeyStartsWith(AuthSetPrefix),
             status is null ? null : $"Status eq {TableFilters.Quote(status)}");
-        return TablePager.ReadAsync<TableEntity, AuthSet>(Devices, filter, page, FromEntity, ct);
+        return TablePager.ReadAsync<TableEntity, AuthSet>(AuthSets, filter, page, FromEntity, ct);
     }
 
-    /// <summary>Devices per admission status (a projected scan of the tenant's device rows).</summary>
-    public async Task<int> CountAsync(string tenantId, string? status, CancellationToken ct)
-    {
-        var filter = TableFilters.And(DeviceKeys.TenantRange(tenantId), $"RowKey eq '{DeviceKeys.DeviceRow}'", "Active eq true",
-            status is null ? null : $"Status eq {TableFilters.Quote(status)}");
-        var count = 0;
-        await foreach (var _ in Devices.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey"], cancellationToken: ct)) count++;
-        return count;
-    }
+    /// <summary>Devices per admission status.</summary>
+    public Task<int> CountAsync(string tenantId, string? status, CancellationToken ct) => devices.CountAsync(tenantId, status, ct);
 
     /// <summary>Revokes one token: the device must authenticate again.</summary>
-    public async Task RevokeTokenAsync(string tenantId, string jti, DeviceStore devices, CancellationToken ct)
+    public async Task RevokeTokenAsync(string tenantId, string jti, CancellationToken ct)
     {
         var row = await storage.Table(TokenTable).GetEntityIfExistsAsync<TableEntity>(tenantId, jti, cancellationToken: ct);
         if (!row.HasValue || row.Value is null) throw FleetException.NotFound("Token", jti);
@@ -134,7 +128,7 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, T
     public async Task ForgetAuthSetsAsync(string tenantId, string serial, CancellationToken ct)
     {
         var (_, sets) = await ReadPartitionAsync(tenantId, serial, ct);
-        foreach (var (set, _) in sets) await Devices.DeleteEntityAsync(DeviceKeys.Partition(tenantId, serial), AuthSetPrefix + set.Id, ETag.All, ct);
+        foreach (var (set, _) in sets) await AuthSets.DeleteEntityAsync(DeviceKeys.Partition(tenantId, serial), AuthSetPrefix + set.Id, ETag.All, ct);
     }
 
     /// <param name="validAfter">Tokens issued before it are refused (a rejection or decommission revoked them): a token
@@ -161,14 +155,8 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, T
 
     private async Task<(Device? Device, List<(AuthSet Set, ETag ETag)> Sets)> ReadPartitionAsync(string tenantId, string serial, CancellationToken ct)
     {
-        Device? device = null;
-        var sets = new List<(AuthSet, ETag)>();
-        await foreach (var row in Devices.QueryAsync<TableEntity>(TableFilters.PartitionEquals(DeviceKeys.Partition(tenantId, serial)), cancellationToken: ct))
-        {
-            if (row.RowKey == DeviceKeys.DeviceRow) device = DeviceEntity.FromEntity(row);
-            else if (row.RowKey.StartsWith(AuthSetPrefix, StringComparison.Ordinal)) sets.Add((FromEntity(row), row.ETag));
-        }
-        return (device, sets);
+        var (device, rows) = await devices.ReadWithRowsAsync(tenantId, serial, AuthSetPrefix, ct);
+        return (device, rows.Select(row => (FromEntity(row), row.ETag)).ToList());
     }
 
     /// <summary>Writes changed auth sets and the device with its derived status in one transaction.</summary>
@@ -192,12 +180,7 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, T
         // Tokens issued before this second stop working once the key that earned them is no longer accepted.
         if (revokeTokens) updated = updated with { TokensValidAfter = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds() + 1) };
 
-        var actions = new List<TableTransactionAction>
-        {
-            device is null
-                ? new(TableTransactionActionType.Add, DeviceEntity.ToEntity(updated))
-                : new(TableTransactionActionType.UpdateReplace, DeviceEntity.ToEntity(updated), device.ETag),
-        };
+        var actions = new List<TableTransactionAction> { DeviceStore.WriteAction(device, updated) };
         foreach (var set in changed)
         {
             var existing = sets.FirstOrDefault(s => s.Set.Id == set.Id);
@@ -205,7 +188,7 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceTokens tokens, T
                 ? new TableTransactionAction(TableTransactionActionType.Add, ToEntity(tenantId, set))
                 : new TableTransactionAction(TableTransactionActionType.UpdateReplace, ToEntity(tenantId, set), existing.ETag));
         }
-        await Devices.SubmitTransactionAsync(actions, ct);
+        await AuthSets.SubmitTransactionAsync(actions, ct);
     }
 
     private static string? Text(JsonObject? identity, string name) =>

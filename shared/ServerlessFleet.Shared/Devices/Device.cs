@@ -74,6 +74,18 @@ public sealed record Device(
         return this with { Attributes = all };
     }
 
+    /// <summary>The device with <paramref name="installed"/> as the release its inventory names (<c>artifact_name</c>, <c>artifact_version</c>).</summary>
+    public Device WithInstalled(DeploymentArtifact installed)
+    {
+        var inventory = Scope(AttributeScope.Inventory);
+        if (inventory.GetValueOrDefault("artifact_name")?.ToString() == installed.Name && inventory.GetValueOrDefault("artifact_version")?.ToString() == installed.Version)
+            return this;
+        var next = inventory.ToDictionary(a => a.Key, a => a.Value?.DeepClone(), StringComparer.Ordinal);
+        next["artifact_name"] = installed.Name;
+        next["artifact_version"] = installed.Version;
+        return WithScope(AttributeScope.Inventory, next);
+    }
+
     private JsonNode? Inventory(params string[] names)
     {
         var inventory = Scope(AttributeScope.Inventory);

@@ -5,7 +5,7 @@ using Azure.Data.Tables;
 namespace ServerlessFleet.Shared.Devices;
 
 /// <summary>Maps <see cref="Device"/> to its table row; attributes are one JSON column per scope.</summary>
-public static class DeviceEntity
+internal static class DeviceEntity
 {
     public static TableEntity ToEntity(Device d)
     {

@@ -1,18 +1,19 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Azure;
 using Azure.Data.Tables;
 using ServerlessFleet.Shared.Errors;
-using ServerlessFleet.Shared.Paging;
 using ServerlessFleet.Shared.Storage;
 
 namespace ServerlessFleet.Shared.Devices;
 
 /// <summary>
-/// Devices of a tenant. Reads by serial are point reads; writes are read-modify-write guarded by the row's
-/// ETag, retried on a concurrent change unless the caller pinned a version with If-Match (then 412).
+/// Devices of a tenant, and the one writer of the device row (RowKey <c>device</c>): its keys, its mapping and every
+/// merge of it. Reads by serial are point reads; writes are read-modify-write guarded by the row's ETag, retried on a
+/// concurrent change unless the caller pinned a version with If-Match (then 412). The other rows of a device's
+/// partition belong to their own stores (the inbox, the auth sets); a change that must commit with the device row
+/// takes its part of the transaction from here.
 /// </summary>
-public sealed class DeviceStore(FleetStorage storage, TimeProvider clock)
+public sealed partial class DeviceStore(FleetStorage storage, TimeProvider clock)
 {
     private TableClient Table => storage.Table(DeviceKeys.TableName);
 
@@ -38,13 +39,13 @@ public sealed class DeviceStore(FleetStorage storage, TimeProvider clock)
     }
 
     /// <summary>The device, or null when it does not exist or was decommissioned.</summary>
-    public async Task<Device?> FindAsync(string tenantId, string serial, CancellationToken ct)
-    {
-        var row = await Table.GetEntityIfExistsAsync<TableEntity>(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow, cancellationToken: ct);
-        if (!row.HasValue || row.Value is null) return null;
-        var device = DeviceEntity.FromEntity(row.Value);
-        return device.Status == DeviceStatuses.Decommissioned ? null : device;
-    }
+    public async Task<Device?> FindAsync(string tenantId, string serial, CancellationToken ct) =>
+        await ReadAsync(tenantId, serial, ct) is { } device && device.Status != DeviceStatuses.Decommissioned ? device : null;
+
+    /// <summary>The device row as stored, decommissioned or not; null when there is none.</summary>
+    public async Task<Device?> ReadAsync(string tenantId, string serial, CancellationToken ct) =>
+        await Table.GetEntityIfExistsAsync<TableEntity>(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow, cancellationToken: ct) is
+            { HasValue: true, Value: { } row } ? DeviceEntity.FromEntity(row) : null;
 
     public async Task<Device> GetAsync(string tenantId, string serial, CancellationToken ct) =>
         await FindAsync(tenantId, serial, ct) ?? throw FleetException.NotFound("Device", serial);
@@ -84,6 +85,79 @@ public sealed class DeviceStore(FleetStorage storage, TimeProvider clock)
         return after is null ? throw FleetException.NotFound("Device", serial) : (before!, after with { ETag = written });
     }
 
+    /// <summary>
+    /// Changes the device's deployment queue: one point read (saved when <paramref name="known"/> is the row just read)
+    /// and one merge of one column under the row's ETag, so concurrent deployments, the device's own reports and other
+    /// device writes never lose each other's change. The device before the change and the queue after it; null when
+    /// the device does not exist.
+    /// </summary>
+    /// <param name="installed">A release the device now runs, recorded in its inventory (<c>artifact_name</c>,
+    /// <c>artifact_version</c>) in the same write, as a Mender client reports it after an update.</param>
+    public async Task<(Device Before, DeviceDeploymentQueue After)?> ChangeDeploymentsAsync(string tenantId, string serial,
+        Func<Device, DeviceDeploymentQueue> change, CancellationToken ct, Device? known = null, DeploymentArtifact? installed = null)
+    {
+        Device? before = null;
+        var after = await OptimisticUpdate.RunAsync(
+            () => ReadAsync(tenantId, serial, ct),
+            device =>
+            {
+                before = device;
+                var queue = change(device);
+                var next = installed is null ? device : device.WithInstalled(installed);
+                return queue == device.Deployments && next == device ? null : next with { Deployments = queue };
+            },
+            TryMergeAsync, $"Device {serial}: deployments", known);
+        return after is null ? null : (before!, after.Deployments);
+
+        async Task<bool> TryMergeAsync(Device current, Device next)
+        {
+            var row = new TableEntity(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow)
+            {
+                [DeviceEntity.DeploymentsColumn] = DeviceEntity.DeploymentsValue(next.Deployments),
+            };
+            if (!ReferenceEquals(next.Attributes, current.Attributes))
+            {
+                var full = DeviceEntity.ToEntity(next);
+                foreach (var column in new[] { DeviceEntity.Column(AttributeScope.Inventory), "Release" }) row[column] = full[column];
+            }
+            try
+            {
+                await Table.UpdateEntityAsync(row, current.ETag, TableUpdateMode.Merge, ct);
+                return true;
+            }
+            catch (RequestFailedException e) when (e.IsPreconditionFailed())
+            {
+                // The row moved (a heartbeat, another deployment): read again.
+                return false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The device row and the partition's rows whose key starts with <paramref name="rowPrefix"/>, in one partition
+    /// read, for a store whose rows commit together with the device row.
+    /// </summary>
+    public async Task<(Device? Device, IReadOnlyList<TableEntity> Rows)> ReadWithRowsAsync(string tenantId, string serial, string rowPrefix, CancellationToken ct)
+    {
+        Device? device = null;
+        var rows = new List<TableEntity>();
+        await foreach (var row in Table.QueryAsync<TableEntity>(TableFilters.PartitionEquals(DeviceKeys.Partition(tenantId, serial)), cancellationToken: ct))
+        {
+            if (row.RowKey == DeviceKeys.DeviceRow) device = DeviceEntity.FromEntity(row);
+            else if (row.RowKey.StartsWith(rowPrefix, StringComparison.Ordinal)) rows.Add(row);
+        }
+        return (device, rows);
+    }
+
+    /// <summary>The device row's part of a partition transaction: added when there was none, else replaced under the ETag it was read with.</summary>
+    public static TableTransactionAction WriteAction(Device? stored, Device updated) => stored is null
+        ? new(TableTransactionActionType.Add, DeviceEntity.ToEntity(updated))
+        : new(TableTransactionActionType.UpdateReplace, DeviceEntity.ToEntity(updated), stored.ETag);
+
+    /// <summary>Advances the device's inbox counter in a partition transaction, under the ETag the device was read with.</summary>
+    public static TableTransactionAction InboxSeqAction(Device stored, long seq) =>
+        new(TableTransactionActionType.UpdateMerge, new TableEntity(DeviceKeys.Partition(stored.TenantId, stored.Serial), DeviceKeys.DeviceRow) { ["InboxSeq"] = seq }, stored.ETag);
+
     /// <summary>Sets the device's count of invalid reports in a row; one merge of one column, no read.</summary>
     public Task SetInvalidReportsAsync(string tenantId, string serial, int count, CancellationToken ct) =>
         Table.UpdateEntityAsync(new TableEntity(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow) { [DeviceEntity.InvalidReportsColumn] = count },
@@ -93,61 +167,4 @@ public sealed class DeviceStore(FleetStorage storage, TimeProvider clock)
     public Task RecordSeenAsync(string tenantId, string serial, DateTimeOffset at, CancellationToken ct) =>
         Table.UpdateEntityAsync(new TableEntity(DeviceKeys.Partition(tenantId, serial), DeviceKeys.DeviceRow) { ["LastSeen"] = at },
             ETag.All, TableUpdateMode.Merge, ct);
-
-    public async Task<ListPage<Device>> ListAsync(string tenantId, DeviceQuery query, PageRequest page, CancellationToken ct)
-    {
-        var filter = query.StorageFilter(tenantId);
-        if (query.Sort == DeviceSort.Serial)
-        {
-            // Keyset paging on the partition key: the page resumes after the last serial it returned.
-            var start = page.Start is null ? filter
-                : TableFilters.And(filter, $"PartitionKey gt {TableFilters.Quote(DeviceKeys.Partition(tenantId, page.Start))}");
-            var items = new List<Device>(page.Limit + 1);
-            await foreach (var row in Table.QueryAsync<TableEntity>(start, maxPerPage: 1000, cancellationToken: ct))
-            {
-                var device = DeviceEntity.FromEntity(row);
-                if (!query.Matches(device)) continue;
-                items.Add(device);
-                if (items.Count > page.Limit) break;
-            }
-            return Page(items, page, d => d.Serial);
-        }
-
-        // Other orders: scan the tenant's matching devices, sort, and resume after the last (key, serial).
-        var all = new List<Device>();
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: ct))
-        {
-            var device = DeviceEntity.FromEntity(row);
-            if (query.Matches(device)) all.Add(device);
-        }
-        var descending = query.Sort is DeviceSort.CreatedAtDescending or DeviceSort.LastSeenDescending;
-        Func<Device, string> cursor = query.Sort is DeviceSort.CreatedAt or DeviceSort.CreatedAtDescending
-            ? d => SortKey(d.CreatedAt, descending) + "|" + d.Serial
-            : d => SortKey(d.LastSeen, descending) + "|" + d.Serial;
-        var ordered = all.OrderBy(cursor, StringComparer.Ordinal);
-        var rest = page.Start is null ? ordered : ordered.Where(d => string.CompareOrdinal(cursor(d), page.Start) > 0);
-        return Page(rest.Take(page.Limit + 1).ToList(), page, cursor);
-    }
-
-    /// <summary>Projected scan of a tenant's active devices (group counts, move planning).</summary>
-    public async Task<IReadOnlyList<(string Serial, string Group, string? Release, string? DeviceType)>> ScanGroupsAsync(string tenantId, CancellationToken ct)
-    {
-        var rows = new List<(string, string, string?, string?)>();
-        var filter = TableFilters.And(DeviceKeys.TenantRange(tenantId), $"RowKey eq '{DeviceKeys.DeviceRow}'", "Active eq true");
-        await foreach (var row in Table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["PartitionKey", "Group", "Release", "DeviceType"], cancellationToken: ct))
-            rows.Add((DeviceKeys.SerialOf(row.PartitionKey), row.GetString("Group") ?? Device.UnassignedGroup, row.GetString("Release"), row.GetString("DeviceType")));
-        return rows;
-    }
-
-    private static ListPage<Device> Page(List<Device> items, PageRequest page, Func<Device, string> cursor)
-    {
-        var more = items.Count > page.Limit;
-        var shown = more ? items.Take(page.Limit).ToList() : items;
-        return new ListPage<Device>(shown, more ? page.After(cursor(shown[^1])) : null, page.Back());
-    }
-
-    /// <summary>An ordinal-sortable key; never-seen devices sort last in either direction.</summary>
-    private static string SortKey(DateTimeOffset? time, bool descending) => time is null
-        ? "~"
-        : (descending ? DateTimeOffset.MaxValue.UtcTicks - time.Value.UtcTicks : time.Value.UtcTicks).ToString("D19", CultureInfo.InvariantCulture);
 }

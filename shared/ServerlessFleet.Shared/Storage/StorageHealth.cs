@@ -1,5 +1,3 @@
-using ServerlessFleet.Shared.Auth;
-
 namespace ServerlessFleet.Shared.Storage;
 
 public sealed record HealthResponse(string Status, IReadOnlyDictionary<string, string> Checks)
@@ -10,7 +8,8 @@ public sealed record HealthResponse(string Status, IReadOnlyDictionary<string, s
 
 /// <summary>
 /// Whether each storage service answers: one cheap request to tables, queues and blobs each, side by side, each given
-/// <see cref="CheckTimeout"/>. The probe reads no tenant's data (a one-row page of a table it never shows).
+/// <see cref="CheckTimeout"/>. The probe reads no tenant's data: the first page of one table name, and each other
+/// service's properties.
 /// </summary>
 public sealed class StorageHealth(FleetStorage storage)
 {
@@ -19,7 +18,7 @@ public sealed class StorageHealth(FleetStorage storage)
     public async Task<HealthResponse> CheckAsync(CancellationToken ct)
     {
         var checks = await Task.WhenAll(
-            Probe("tables", () => storage.Table(ApiKeyStore.TableName).QueryAsync<Azure.Data.Tables.TableEntity>(maxPerPage: 1, cancellationToken: ct).AsPages().GetAsyncEnumerator(ct).MoveNextAsync().AsTask()),
+            Probe("tables", () => storage.Tables.QueryAsync(maxPerPage: 1, cancellationToken: ct).AsPages().GetAsyncEnumerator(ct).MoveNextAsync().AsTask()),
             Probe("queues", () => storage.Queues.GetPropertiesAsync(ct)),
             Probe("blobs", () => storage.Blobs.GetPropertiesAsync(ct)));
         var healthy = checks.All(c => c.Value == "ok");

@@ -61,9 +61,9 @@ public sealed class DeploymentControlTests() : DeploymentTestBase("ctl")
         var deployment = await services.GetRequiredService<DeploymentStore>().GetAsync(Tenant.TenantId, id, default);
         // The first device had reported on it (the lost write of its final report); the second had not (a lost leave on abort or timeout).
         var slot = new DeploymentSlot(id, deployment.Artifacts[0], false, 0, null);
-        await services.GetRequiredService<DeviceDeploymentQueues>().ChangeAsync(Tenant.TenantId, devices[0].Serial,
+        await services.GetRequiredService<DeviceStore>().ChangeDeploymentsAsync(Tenant.TenantId, devices[0].Serial,
             d => d.Deployments.Add(slot, DateTimeOffset.UtcNow).MarkStarted(id), default);
-        await services.GetRequiredService<DeviceDeploymentQueues>().ChangeAsync(Tenant.TenantId, devices[1].Serial,
+        await services.GetRequiredService<DeviceStore>().ChangeDeploymentsAsync(Tenant.TenantId, devices[1].Serial,
             d => d.Deployments.Add(slot, DateTimeOffset.UtcNow), default);
 
         // Polling offers nothing (and repairs the row); reporting is refused (and repairs it too).

@@ -45,7 +45,7 @@ public sealed class PollBackoffTests() : TenantScopedTests("backoff")
         var services = Tenant.Server.Services;
         var storage = services.GetRequiredService<FleetStorage>();
         var options = services.GetRequiredService<IOptions<FleetOptions>>();
-        var signIn = new DeviceSignIn(new TenantStore(storage, clock), new DeviceAdmission(storage, services.GetRequiredService<DeviceTokens>(), clock), options);
+        var signIn = new DeviceSignIn(new TenantStore(storage, clock), new DeviceAdmission(storage, new ServerlessFleet.Shared.Devices.DeviceStore(storage, clock), services.GetRequiredService<DeviceTokens>(), clock), options);
         using var key = DeviceKey.Generate(KeyAlgorithm.EcdsaP256);
         var serial = $"wait-{Guid.NewGuid():n}"[..20];
         var body = System.Text.Encoding.UTF8.GetBytes($$"""{"serial":"{{serial}}"}""");

@@ -1,0 +1,60 @@
+using System.Text.RegularExpressions;
+using ServerlessFleet.DevStorage;
+
+namespace ServerlessFleet.Tests.Infra;
+
+/// <summary>The shape the code keeps: thin transports, one writer per stored row, middleware in one place.</summary>
+public sealed partial class LayoutTests
+{
+    private static readonly string Root = RepositoryRoot.Find();
+
+    private static IEnumerable<string> Sources(string project) =>
+        Directory.EnumerateFiles(Path.Combine(Root, project), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"));
+
+    private static string Relative(string file) => Path.GetRelativePath(Root, file);
+
+    [Fact]
+    public void No_file_of_the_functions_app_is_longer_than_200_lines()
+    {
+        var long_ = Sources("functions").Select(f => (File: Relative(f), Lines: File.ReadAllLines(f).Length)).Where(f => f.Lines > 200).ToList();
+        Assert.True(long_.Count == 0, string.Join(", ", long_.Select(f => $"{f.File} ({f.Lines} lines)")));
+    }
+
+    [Fact]
+    public void The_device_row_is_mapped_and_written_by_the_device_store_alone()
+    {
+        var users = Sources("shared").Concat(Sources("functions")).Where(f => File.ReadAllText(f).Contains("DeviceEntity."))
+            .Select(f => Path.GetFileName(f)).Order().ToList();
+        Assert.All(users, file => Assert.Matches("^DeviceStore(\\..+)?\\.cs$|^DeviceEntity\\.cs$", file));
+        Assert.Contains("DeviceStore.cs", users);
+    }
+
+    [Fact]
+    public void The_mender_facade_calls_use_cases_not_other_api_classes()
+    {
+        var facade = File.ReadAllText(Path.Combine(Root, "functions/ServerlessFleet.Functions/Mender/MenderDeviceApi.cs"));
+        var apiClasses = Sources("functions").Select(f => ApiClass().Match(File.ReadAllText(f))).Where(m => m.Success).Select(m => m.Groups[1].Value)
+            .Where(name => name != "MenderDeviceApi").ToList();
+        Assert.NotEmpty(apiClasses);
+        Assert.All(apiClasses, name => Assert.DoesNotMatch($"\\b{name}\\b", facade));
+    }
+
+    [Fact]
+    public void Each_middleware_lives_in_the_middleware_folder_in_a_file_named_after_it()
+    {
+        var middlewares = Sources("functions").SelectMany(f => Middleware().Matches(File.ReadAllText(f)).Select(m => (File: f, Name: m.Groups[1].Value))).ToList();
+        Assert.True(middlewares.Count >= 7, $"found {middlewares.Count} middlewares");
+        Assert.All(middlewares, m =>
+        {
+            Assert.Equal("Middleware", Path.GetFileName(Path.GetDirectoryName(m.File)));
+            Assert.Equal(m.Name + ".cs", Path.GetFileName(m.File));
+        });
+    }
+
+    [GeneratedRegex(@"\bclass (\w+Api)\b")]
+    private static partial Regex ApiClass();
+
+    [GeneratedRegex(@"\bsealed (?:partial )?class (\w+)\s*(?:\([^)]*\))?\s*:\s*(?:IFunctionsWorkerMiddleware|HttpFunctionMiddleware)\b")]
+    private static partial Regex Middleware();
+}
