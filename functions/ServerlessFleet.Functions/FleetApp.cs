@@ -107,6 +107,8 @@ public static class FleetApp
         services.AddSingleton<Paging>();
         services.AddSingleton<TenantStore>();
         services.AddSingleton<ApiKeyStore>();
+        services.AddSingleton<ApiKeyAdministration>();
+        services.AddSingleton<TenantOnboarding>();
         services.AddSingleton<ApiKeyAuthenticator>();
         services.AddHttpContextAccessor();
         services.AddSingleton<AuditLog>();

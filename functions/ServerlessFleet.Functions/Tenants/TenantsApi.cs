@@ -1,4 +1,3 @@
-using ServerlessFleet.Functions.Auth;
 using ServerlessFleet.Functions.Conventions;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -9,17 +8,6 @@ using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Tenants;
 
 namespace ServerlessFleet.Functions.Tenants;
-
-public sealed record CreateTenantRequest(string? TenantId, string? Name, int? MaxDevices);
-
-/// <summary><c>tenantToken</c> (what devices present to enrol) is shown to keys that may admit devices.</summary>
-public sealed record TenantResponse(string TenantId, string Name, DateTimeOffset CreatedAt, int? MaxDevices, string? TenantToken)
-{
-    public static TenantResponse From(Tenant t, bool withToken = true) => new(t.TenantId, t.Name, t.CreatedAt, t.MaxDevices, withToken ? t.TenantToken : null);
-}
-
-/// <summary>A new tenant comes with its first <c>account:owner</c> key, so it can be administered at once.</summary>
-public sealed record CreatedTenantResponse(TenantResponse Tenant, CreatedApiKeyResponse OwnerKey);
 
 public static class TenantsApi
 {
@@ -38,21 +26,11 @@ public static class TenantsApi
     public static Task<IResult> GetTenant([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/tenants/{tenantId}")] HttpRequest req) =>
         FunctionHandlers.RunAsync(req);
 
-    private static async Task<Created<CreatedTenantResponse>> CreateAsync(CreateTenantRequest request, Caller caller,
-        TenantStore tenants, ApiKeyStore keys, Auditor audit, TimeProvider clock, CancellationToken ct)
+    private static async Task<Created<CreatedTenantResponse>> CreateAsync(CreateTenantRequest request, TenantOnboarding onboarding, Auditor audit,
+        CancellationToken ct)
     {
-        var errors = new ValidationErrors();
-        errors.Require(request.TenantId is not null && TenantIds.IsValid(request.TenantId), "tenantId",
-            "tenantId is required: 3-63 lowercase letters, digits or '-', starting and ending with a letter or digit.");
-        errors.Require(request.Name is null || request.Name.Length is > 0 and <= 200, "name", "name must be 1-200 characters.");
-        errors.Require(request.MaxDevices is null or > 0, "maxDevices", "maxDevices must be positive.");
-        errors.ThrowIfAny();
-
-        var tenant = await tenants.CreateAsync(request.TenantId!, request.Name ?? request.TenantId!, request.MaxDevices, ct);
-        var owner = await keys.CreateAsync(tenant.TenantId, "owner", [Scopes.AccountOwner], null, caller.KeyId, ct);
-        await audit.RecordAsync("tenant.create", "tenant", tenant.TenantId, null, TenantResponse.From(tenant, withToken: false), ct);
-        return TypedResults.Created($"/api/v1/tenants/{tenant.TenantId}", new CreatedTenantResponse(
-            TenantResponse.From(tenant), new CreatedApiKeyResponse(ApiKeyResponse.From(owner.Key, clock.GetUtcNow()), owner.Secret)));
+        var created = await onboarding.CreateAsync(audit.Actor(), request, ct);
+        return TypedResults.Created($"/api/v1/tenants/{created.Tenant.TenantId}", created);
     }
 
     /// <summary>What <c>Location</c> of a created tenant points at: readable by its creator (the bootstrap key) and its own keys.</summary>

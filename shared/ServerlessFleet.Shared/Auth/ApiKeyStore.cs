@@ -11,7 +11,7 @@ namespace ServerlessFleet.Shared.Auth;
 /// API keys, stored as a SHA-256 of a 256-bit random secret: the secret has full entropy, so a slow
 /// password hash would add latency to every request without adding safety.
 /// </summary>
-public sealed class ApiKeyStore(FleetStorage storage, TimeProvider clock)
+public sealed partial class ApiKeyStore(FleetStorage storage, TimeProvider clock)
 {
     public const string TableName = "apikeys";
     internal const string RowKey = "key";
@@ -35,7 +35,9 @@ public sealed class ApiKeyStore(FleetStorage storage, TimeProvider clock)
             CreatedBy = createdBy,
         };
         await Table.AddEntityAsync(entity, ct);
-        return new CreatedApiKey(entity.ToDomain(), $"{keyId}.{secret}");
+        var key = entity.ToDomain();
+        if (key.Scopes.Contains(Auth.Scopes.AccountOwner)) await CountAsOwnerAsync(key, ct);
+        return new CreatedApiKey(key, $"{keyId}.{secret}");
     }
 
     /// <summary>The key if the credential matches an active key; null otherwise (unknown, wrong secret, revoked, expired).</summary>
@@ -64,7 +66,7 @@ public sealed class ApiKeyStore(FleetStorage storage, TimeProvider clock)
         TablePager.ReadAsync<ApiKeyEntity, ApiKey>(Table, $"TenantId eq {TableFilters.Quote(tenantId)}", page, e => e.ToDomain(), ct);
 
     /// <summary>The tenant's keys that hold <c>account:owner</c> and still work.</summary>
-    public async Task<IReadOnlyList<ApiKey>> ActiveOwnersAsync(string tenantId, CancellationToken ct)
+    private async Task<IReadOnlyList<ApiKey>> ActiveOwnersAsync(string tenantId, CancellationToken ct)
     {
         var owners = new List<ApiKey>();
         var now = clock.GetUtcNow();
@@ -73,14 +75,19 @@ public sealed class ApiKeyStore(FleetStorage storage, TimeProvider clock)
         return owners;
     }
 
-    /// <summary>Revokes the key (once); returns it as it was and as it is now.</summary>
+    /// <summary>
+    /// Revokes the key (once); returns it as it was and as it is now. An owner key is first taken out of the tenant's
+    /// owner roll by a conditional write, which is refused when no other owner would be left: two owners revoking each
+    /// other at once cannot both succeed.
+    /// </summary>
     public async Task<(ApiKey Before, ApiKey After)> RevokeAsync(string tenantId, string keyId, CancellationToken ct)
     {
         var entity = await ReadOwnAsync(tenantId, keyId, ct);
         var before = entity.ToDomain();
         if (entity.RevokedAt is not null) return (before, before);
+        if (before.IsActive(clock.GetUtcNow()) && before.Scopes.Contains(Auth.Scopes.AccountOwner)) await StopCountingAsOwnerAsync(before, ct);
         entity.RevokedAt = clock.GetUtcNow();
-        await Table.UpdateEntityAsync(entity, entity.ETag, Azure.Data.Tables.TableUpdateMode.Replace, ct);
+        await Table.UpdateEntityAsync(entity, ETag.All, Azure.Data.Tables.TableUpdateMode.Replace, ct);
         return (before, entity.ToDomain());
     }
 

@@ -116,6 +116,33 @@ public sealed class ApiKeyAuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_owners_revoking_each_other_at_once_leave_one_owner()
+    {
+        // Through the API: both revocations sent together; one wins, the other is refused.
+        var second = await _tenant.CreateKeyAsync(Scopes.AccountOwner);
+        using var first = _tenant.OwnerClient();
+        using var other = _tenant.Server.Client(second);
+        var answers = await Task.WhenAll(first.DeleteAsync($"/api/v1/api-keys/{second.Split('.')[0]}"), other.DeleteAsync($"/api/v1/api-keys/{_tenant.OwnerKey.Split('.')[0]}"));
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.Conflict], answers.Select(a => a.StatusCode).Order());
+
+        // Against the store, many rounds at once, so the two revocations overlap at the storage level.
+        var store = _tenant.Server.Services.GetRequiredService<ApiKeyStore>();
+        var rounds = await Task.WhenAll(Enumerable.Range(0, 25).Select(async _ =>
+        {
+            var tenantId = $"race-{Guid.NewGuid():n}";
+            var owners = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => store.CreateAsync(tenantId, "owner", [Scopes.AccountOwner], null, "test", CancellationToken.None)));
+            var revocations = await Task.WhenAll(owners.Select(async o =>
+            {
+                try { await store.RevokeAsync(tenantId, o.Key.KeyId, CancellationToken.None); return "revoked"; }
+                catch (ServerlessFleet.Shared.Errors.FleetException e) when (e.Category == ServerlessFleet.Shared.Errors.ErrorCategory.Conflict) { return "refused"; }
+            }));
+            var keys = await store.ListAsync(tenantId, ServerlessFleet.Shared.Paging.PageRequest.First(10), CancellationToken.None);
+            return (Revocations: string.Join(",", revocations.Order()), Working: keys.Items.Count(k => k.IsActive(DateTimeOffset.UtcNow)));
+        }));
+        Assert.All(rounds, r => Assert.Equal(("refused,revoked", 1), r));
+    }
+
+    [Fact]
     public async Task Other_tenants_keys_are_invisible_and_untouchable()
     {
         var other = await _tenant.Server.CreateTenantAsync("other");
