@@ -75,6 +75,7 @@ export AzureWebJobsStorage="${AzureWebJobsStorage:-DefaultEndpointsProtocol=http
 export Fleet__DevicePollSeconds="${Fleet__DevicePollSeconds:-10}"
 # Quiet by default: warnings and errors only.
 [ ${#verbose[@]} -eq 0 ] && export Logging__LogLevel__Default="${Logging__LogLevel__Default:-Warning}"
+[ ${#verbose[@]} -gt 0 ] && export Fleet__LogRequests="${Fleet__LogRequests:-true}"
 
 cat <<MSG
 [run] Starting the local Functions host…

@@ -28,6 +28,12 @@ public sealed class FleetOptions
     /// <summary>Telemetry history older than this is deleted daily.</summary>
     public int TelemetryRetentionDays { get; set; } = 30;
 
+    /// <summary>
+    /// One log line per HTTP request (method, path without its query, status, duration) at Information. Off by default:
+    /// a fleet's devices poll all day, and their requests would fill the log.
+    /// </summary>
+    public bool LogRequests { get; set; }
+
     /// <summary>How often a running deployment looks at its statistics (and sweeps timeouts or dynamic targets).</summary>
     public int DeploymentCheckSeconds { get; set; } = 10;
 

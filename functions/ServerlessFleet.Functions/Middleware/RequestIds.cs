@@ -1,15 +1,19 @@
 using ServerlessFleet.Functions.Conventions;
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
 using ServerlessFleet.Functions.Hosting;
+using ServerlessFleet.Shared;
 
 namespace ServerlessFleet.Functions.Middleware;
 
 /// <summary>
 /// <c>X-Request-Id</c>: a caller's id is kept when it is sane, otherwise one is made; it is echoed on the
-/// response, carried in every error body and in the logging scope of the invocation.
+/// response, carried in every error body and in the logging scope of the invocation. With <c>Fleet:LogRequests</c>,
+/// each request is logged once it is answered.
 /// </summary>
-public sealed partial class RequestIds(IHttpContextAccessor accessor, ILogger<RequestIds> logger) : HttpFunctionMiddleware
+public sealed partial class RequestIds(IHttpContextAccessor accessor, IOptions<FleetOptions> options, ILogger<RequestIds> logger) : HttpFunctionMiddleware
 {
     public const string Header = RequestId.Header;
 
@@ -25,9 +29,24 @@ public sealed partial class RequestIds(IHttpContextAccessor accessor, ILogger<Re
         http.TraceIdentifier = id;
         http.Response.Headers[Header] = id;
         if (mender) http.Response.Headers[MenderConventions.RequestIdHeader] = id;
+        if (options.Value.LogRequests) LogWhenAnswered(http, id);
         using (logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = id, ["InvocationId"] = function.InvocationId }))
             await next();
     }
+
+    /// <summary>The path only: a query may carry a download link's signature or a page token.</summary>
+    private void LogWhenAnswered(HttpContext http, string id)
+    {
+        var started = Stopwatch.GetTimestamp();
+        http.Response.OnCompleted(() =>
+        {
+            Answered(logger, http.Request.Method, http.Request.Path.Value ?? "", http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, id);
+            return Task.CompletedTask;
+        });
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} {Status} in {ElapsedMs:0.0} ms (request {RequestId})")]
+    private static partial void Answered(ILogger logger, string method, string path, int status, double elapsedMs, string requestId);
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
     private static partial Regex Sane();

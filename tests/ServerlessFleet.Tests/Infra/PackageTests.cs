@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using ServerlessFleet.DevStorage;
 using ServerlessFleet.Functions.Hosting;
+using ServerlessFleet.Tests.Infrastructure;
 
 namespace ServerlessFleet.Tests.Infra;
 
@@ -78,17 +79,27 @@ public sealed class PackageTests
     }
 
     [Fact]
-    public async Task Packaged_worker_runs_under_the_local_host_and_answers_health()
+    public async Task Packaged_worker_runs_under_the_local_host_answers_health_and_logs_requests_when_asked()
     {
         // Storage of its own: this worker's queue listeners must not take the shared server's messages and die holding them.
         await using var host = await LocalHostProcess.StartAsync(Package.Value, new Dictionary<string, string?>
         {
             ["AzureWebJobsStorage"] = Azurite.StartPrivate(),
             ["Fleet:BootstrapKey"] = "package-test-bootstrap-key-0123456789",
+            ["Fleet:LogRequests"] = "true",
         }, hostBuild: LocalHostProcess.HostBuildOfThisRun());
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
         var response = await http.GetAsync("/api/health");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("healthy", await response.Content.ReadAsStringAsync());
+
+        // One line per answered request: method, path without its query (a signature, a page token), status, duration.
+        var missing = await http.GetAsync("/api/v1/devices?pageToken=secret-cursor");
+        Assert.Equal(HttpStatusCode.Unauthorized, missing.StatusCode);
+        var id = missing.Headers.GetValues("X-Request-Id").Single();
+        var line = await Eventually.WaitAsync(() => Task.FromResult(host.RecentOutput.Split('\n').FirstOrDefault(l => l.Contains(id))),
+            l => l is not null, TimeSpan.FromSeconds(30), "the request's log line");
+        Assert.Matches(@"GET /api/v1/devices 401 in \d+\.\d ms", line);
+        Assert.DoesNotContain("secret-cursor", host.RecentOutput);
     }
 }
