@@ -1,7 +1,5 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using ServerlessFleet.DevStorage;
-using ServerlessFleet.Functions;
+using ServerlessFleet.Harness;
 using ServerlessFleet.Shared.Storage;
 
 namespace ServerlessFleet.Benchmarks;
@@ -13,21 +11,17 @@ namespace ServerlessFleet.Benchmarks;
 internal sealed class BenchHost : IAsyncDisposable
 {
     public const string BootstrapKey = "benchmark-bootstrap-key-0123456789";
-    private readonly LocalHostProcess _host;
-    private readonly ServiceProvider _services;
-    private readonly IReadOnlyList<StorageTap> _taps;
+    private readonly LocalFleet _fleet;
 
-    private BenchHost(LocalHostProcess host, ServiceProvider services, IReadOnlyList<StorageTap> taps, IReadOnlyDictionary<string, StorageRequestCounter> traffic)
+    private BenchHost(LocalFleet fleet)
     {
-        _host = host;
-        _services = services;
-        _taps = taps;
-        TrafficByService = traffic;
+        _fleet = fleet;
+        TrafficByService = fleet.Taps.ToDictionary(t => t.Key.ToString().ToLowerInvariant(), t => t.Value.Counter);
     }
 
-    public IServiceProvider Services => _services;
-    public Uri BaseAddress => _host.BaseAddress;
-    public LocalHostProcess Host => _host;
+    public IServiceProvider Services => _fleet.Services;
+    public Uri BaseAddress => _fleet.BaseAddress;
+    public LocalHostProcess Host => _fleet.Host;
     /// <summary>Every storage request of the run (worker, task hub, this process) by service (table, queue, blob) when started tapped; empty otherwise.</summary>
     public IReadOnlyDictionary<string, StorageRequestCounter> TrafficByService { get; }
     public bool Tapped => TrafficByService.Count > 0;
@@ -49,21 +43,8 @@ internal sealed class BenchHost : IAsyncDisposable
     /// </param>
     public static async Task<BenchHost> StartAsync(IReadOnlyDictionary<string, string?>? settings = null, bool tapped = false)
     {
-        var storage = Azurite.ConnectionString;
-        var taps = new List<StorageTap>();
-        var traffic = new Dictionary<string, StorageRequestCounter>();
-        if (tapped)
-        {
-            foreach (var (service, endpoint) in new[] { ("table", "TableEndpoint"), ("queue", "QueueEndpoint"), ("blob", "BlobEndpoint") })
-            {
-                var tap = await StorageTap.StartAsync(StorageTap.Endpoint(storage, endpoint), traffic[service] = new StorageRequestCounter());
-                taps.Add(tap);
-                storage = StorageTap.Tapped(storage, tap.Address, endpoint);
-            }
-        }
         var all = new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = storage,
             ["Fleet:BootstrapKey"] = BootstrapKey,
             ["Fleet:PageTokenKey"] = "benchmark",
             ["Logging:LogLevel:Default"] = "Warning",
@@ -74,16 +55,11 @@ internal sealed class BenchHost : IAsyncDisposable
             ["Fleet:RateLimits:AnonymousPerMinute"] = "10000000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
-        var host = await LocalHostProcess.StartAsync(LocalHostProcess.BuildOutput("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"), all);
-        return new BenchHost(host, FleetApp.BuildServices(all), taps, traffic);
+        return new BenchHost(await LocalFleet.StartAsync(new LocalFleetOptions(all,
+            Tapped: tapped ? [TappedService.Table, TappedService.Queue, TappedService.Blob] : [], InProcessThroughTaps: true)));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _services.DisposeAsync();
-        foreach (var tap in _taps) await tap.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _fleet.DisposeAsync();
 }
 
 internal static class Report

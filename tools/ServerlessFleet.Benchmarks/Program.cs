@@ -10,25 +10,34 @@ using ServerlessFleet.Benchmarks;
 var scenario = args.FirstOrDefault() ?? "polls";
 int Arg(int index, int fallback) => args.Length > index && int.TryParse(args[index], out var v) ? v : fallback;
 
-switch (scenario)
+try
 {
-    case "actions":
-        await ActionBenchmark.RunAsync(Arg(1, 10_000));
-        break;
-    case "polls":
-        await PollBenchmark.RunAsync(Arg(1, 1000), Arg(2, 20));
-        break;
-    case "steady":
-        await SteadyStateBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 10_000), Arg(3, 8), Arg(4, 60));
-        break;
-    case "costs":
-        await CostBenchmark.RunAsync(Arg(1, 100));
-        break;
-    case "deployments":
-        await DeploymentBenchmark.RunAsync(Arg(1, 10_000), args.Contains("--counted"));
-        break;
-    default:
-        Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: polls, steady, costs, actions, deployments");
-        return 2;
+    switch (scenario)
+    {
+        case "actions":
+            await ActionBenchmark.RunAsync(Arg(1, 10_000));
+            break;
+        case "polls":
+            await PollBenchmark.RunAsync(Arg(1, 1000), Arg(2, 20));
+            break;
+        case "steady":
+            await SteadyStateBenchmark.RunAsync(Arg(1, 10_000), Arg(2, 10_000), Arg(3, 8), Arg(4, 60));
+            break;
+        case "costs":
+            await CostBenchmark.RunAsync(Arg(1, 100));
+            break;
+        case "deployments":
+            await DeploymentBenchmark.RunAsync(Arg(1, 10_000), args.Contains("--counted"));
+            break;
+        default:
+            Console.Error.WriteLine($"Unknown scenario '{scenario}'. Scenarios: polls, steady, costs, actions, deployments");
+            return 2;
+    }
+}
+catch (TimeoutException e)
+{
+    // A benchmark that cannot reach the state it measures fails with what it saw, instead of waiting forever.
+    Console.Error.WriteLine($"benchmark failed: {e.Message}");
+    return 1;
 }
 return 0;

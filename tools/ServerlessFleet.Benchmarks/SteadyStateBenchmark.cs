@@ -77,9 +77,21 @@ internal static class SteadyStateBenchmark
             var stats = state.GetProperty("statistics");
             return $"{state.GetProperty("status").GetString()}, {stats.GetProperty("success").GetInt32()} installed, {stats.GetProperty("pending").GetInt32()} pending";
         }
-        // Into the rollout proper: past the fleet's first poll burst, with the first phase installing.
+        // Into the rollout proper: past the fleet's first poll burst, with the first phase installing. A first install
+        // comes within a few of the fleet's poll intervals; none by the deadline means the rollout is stuck, not slow.
+        var firstInstallBy = TimeSpan.FromSeconds(Math.Max(300, 3 * (rolloutPollSeconds <= 0 ? 60 : rolloutPollSeconds)));
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
         while ((await admin.GetFromJsonAsync<JsonElement>($"/api/v1/deployments/{deployment}")).GetProperty("statistics").GetProperty("success").GetInt32() == 0)
+        {
+            if (waiting.Elapsed > firstInstallBy)
+            {
+                await stop.CancelAsync();
+                await running.ContinueWith(_ => { });
+                throw new TimeoutException($"No device of the rollout installed within {firstInstallBy.TotalSeconds:F0} s; the rollout: {await RolloutAsync()}. " +
+                                           $"The host's last output:\n{host.Host.RecentOutput}");
+            }
             await Task.Delay(TimeSpan.FromSeconds(2));
+        }
         Console.WriteLine($"rollout at {clock.Elapsed.TotalSeconds:F0} s: {await RolloutAsync()}");
         await FirstPollsAsync(tokens, poll);
         var (busy, _) = await OpenLoopLoad.FindHighestAsync($"device polls, nothing due, while the {rolloutDevices}-device rollout runs", 50, async rate =>

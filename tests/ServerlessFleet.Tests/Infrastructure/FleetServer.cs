@@ -2,9 +2,8 @@ using ServerlessFleet.DevStorage;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using ServerlessFleet.Functions;
+using ServerlessFleet.Harness;
 
 namespace ServerlessFleet.Tests.Infrastructure;
 
@@ -41,26 +40,17 @@ public sealed class FleetServer : IAsyncDisposable
         ["AzureFunctionsJobHost:extensions:durableTask:storageProvider:workItemQueueVisibilityTimeout"] = "00:00:30",
     }));
 
-    private readonly LocalHostProcess _host;
-    private readonly ServiceProvider _services;
-    private readonly StorageTap _tap;
-    private readonly StorageTap _queues;
+    private readonly LocalFleet _fleet;
 
-    private FleetServer(LocalHostProcess host, ServiceProvider services, StorageTap tap, StorageTap queues)
-    {
-        _host = host;
-        _services = services;
-        _tap = tap;
-        _queues = queues;
-    }
+    private FleetServer(LocalFleet fleet) => _fleet = fleet;
 
-    public Uri BaseAddress => _host.BaseAddress;
-    public IServiceProvider Services => _services;
-    public LocalHostProcess Host => _host;
+    public Uri BaseAddress => _fleet.BaseAddress;
+    public IServiceProvider Services => _fleet.Services;
+    public LocalHostProcess Host => _fleet.Host;
     /// <summary>The tap the worker's table traffic passes: counts it, and can fail requests as an overloaded service would.</summary>
-    public StorageTap Tables => _tap;
+    public StorageTap Tables => _fleet.Taps[TappedService.Table];
     /// <summary>The tap the host's and worker's queue traffic passes.</summary>
-    public StorageTap Queues => _queues;
+    public StorageTap Queues => _fleet.Taps[TappedService.Queue];
 
     /// <summary>The server the tests share; each test class works in its own tenant. Failed messages are retried at once.</summary>
     public static Task<FleetServer> Shared => SharedInstance.Value;
@@ -69,25 +59,19 @@ public sealed class FleetServer : IAsyncDisposable
     /// <param name="beforeStart">Sees the table tap before the host starts, to fail what the worker does first.</param>
     public static async Task<FleetServer> StartAsync(IDictionary<string, string?>? settings = null, string? storage = null, Action<StorageTap>? beforeStart = null)
     {
-        storage ??= Azurite.ConnectionString;
         var all = new Dictionary<string, string?>
         {
-            ["AzureWebJobsStorage"] = storage,
             ["Fleet:BootstrapKey"] = BootstrapKey,
             ["Fleet:DefaultTenant"] = "default",
             ["Fleet:PageTokenKey"] = "test-page-token-key",
             ["Logging:LogLevel:Default"] = "Warning",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) all[key] = value;
-        // The worker's table traffic passes the tap, so tests can count what a request costs in storage.
-        var tap = await StorageTap.StartAsync(StorageTap.Endpoint(storage));
-        // Queue traffic (the host's listeners, the task hub) passes a tap too, so tests can see a message being settled.
-        var queues = await StorageTap.StartAsync(StorageTap.Endpoint(storage, "QueueEndpoint"));
-        beforeStart?.Invoke(tap);
-        var tapped = StorageTap.Tapped(StorageTap.Tapped(storage, tap.Address), queues.Address, "QueueEndpoint");
-        var host = await LocalHostProcess.StartAsync(LocalHostProcess.BuildOutput("functions/ServerlessFleet.Functions", "ServerlessFleet.Functions"),
-            new Dictionary<string, string?>(all) { ["AzureWebJobsStorage"] = tapped });
-        return new FleetServer(host, FleetApp.BuildServices(all, services => services.AddSingleton(tap.Counter)), tap, queues);
+        // The worker's table traffic passes a tap, so tests can count what a request costs in storage; queue traffic (the
+        // host's listeners, the task hub) passes one too, so tests can see a message being settled.
+        return new FleetServer(await LocalFleet.StartAsync(new LocalFleetOptions(all, storage, [TappedService.Table, TappedService.Queue],
+            BeforeStart: taps => beforeStart?.Invoke(taps[TappedService.Table]),
+            Services: (taps, services) => services.AddSingleton(taps[TappedService.Table].Counter))));
     }
 
     public HttpClient Client(string? apiKey = null)
@@ -108,13 +92,7 @@ public sealed class FleetServer : IAsyncDisposable
         return new TestTenant(this, tenantId, body.GetProperty("ownerKey").GetProperty("secret").GetString()!);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        await _services.DisposeAsync();
-        await _tap.DisposeAsync();
-        await _queues.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _fleet.DisposeAsync();
 }
 
 public sealed record TestTenant(FleetServer Server, string TenantId, string OwnerKey)

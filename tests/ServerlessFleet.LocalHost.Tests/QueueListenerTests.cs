@@ -3,10 +3,8 @@ using System.Text.Json.Nodes;
 using Azure.Storage.Queues;
 using Microsoft.Azure.Functions.Worker.Grpc.Messages;
 using ServerlessFleet.DevStorage;
-using ServerlessFleet.LocalHost;
-using ServerlessFleet.Tests.Infrastructure;
 
-namespace ServerlessFleet.Tests.Hosting;
+namespace ServerlessFleet.LocalHost.Tests;
 
 /// <summary>
 /// The local host's queue listener on a real queue, with a worker whose invocations finish when the test says so: the

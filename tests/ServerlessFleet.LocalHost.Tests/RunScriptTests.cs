@@ -4,7 +4,7 @@ using System.Text;
 using ServerlessFleet.DevStorage;
 using Xunit.Sdk;
 
-namespace ServerlessFleet.Tests.Hosting;
+namespace ServerlessFleet.LocalHost.Tests;
 
 /// <summary><c>tools/run.sh</c> as a new user runs it: it starts Azurite and the local host, keeps its secrets with its data, and a SIGTERM stops all of it, the worker too.</summary>
 public sealed class RunScriptTests
@@ -45,7 +45,7 @@ public sealed class RunScriptTests
         {
             await started.Task.WaitAsync(TimeSpan.FromMinutes(4));
             using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") })
-                await Infrastructure.Eventually.WaitAsync(async () =>
+                await Eventually.WaitAsync(async () =>
                 {
                     try
                     {
@@ -63,7 +63,7 @@ public sealed class RunScriptTests
 
             using (var term = Process.Start("kill", ["-TERM", script.Id.ToString()])) await term.WaitForExitAsync();
             await script.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            await Infrastructure.Eventually.WaitAsync(() => !Listening(port) && !Listening(blob), TimeSpan.FromSeconds(10), "the host and Azurite to stop listening after SIGTERM");
+            await Eventually.WaitAsync(() => !Listening(port) && !Listening(blob), TimeSpan.FromSeconds(10), "the host and Azurite to stop listening after SIGTERM");
             string said;
             lock (output) said = output.ToString();
             var worker = System.Text.RegularExpressions.Regex.Match(said, @"Started worker process (\d+)");

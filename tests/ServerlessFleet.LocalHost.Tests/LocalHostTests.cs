@@ -2,19 +2,30 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
+using ServerlessFleet.DevStorage;
 using ServerlessFleet.Shared.Actions;
 using ServerlessFleet.Shared.Storage;
-using ServerlessFleet.Tests.Infrastructure;
 
-namespace ServerlessFleet.Tests.Hosting;
+namespace ServerlessFleet.LocalHost.Tests;
 
-/// <summary>The local Functions host running the real worker: queue semantics from host.json, and a worker that dies.</summary>
+/// <summary>
+/// The local Functions host running the real worker: queue semantics from host.json, and a worker that dies. Each test
+/// has storage of its own: no other host may take its messages or its task hub's partitions.
+/// </summary>
 public sealed partial class LocalHostTests
 {
+    private static Task<LocalFleet> StartAsync() => LocalFleet.StartAsync(new LocalFleetOptions(new Dictionary<string, string?>
+    {
+        ["Fleet:BootstrapKey"] = "local-host-test-bootstrap-key-0123456789",
+        ["Logging:LogLevel:Default"] = "Warning",
+        // Failed messages are retried at once.
+        ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
+    }, Azurite.StartPrivate()));
+
     [Fact]
     public async Task A_failing_message_is_retried_then_moved_to_the_poison_queue_after_five_dequeues()
     {
-        var server = await FleetServer.Shared;
+        await using var server = await StartAsync();
         var storage = server.Services.GetRequiredService<FleetStorage>();
         var poison = storage.Queue(ActionService.DeliveryQueue + "-poison");
         await poison.CreateIfNotExistsAsync();
@@ -39,8 +50,7 @@ public sealed partial class LocalHostTests
     [Fact]
     public async Task Killing_the_worker_mid_request_fails_the_request_and_the_host_exits_non_zero()
     {
-        // Storage of its own: the worker about to die must not hold messages of the shared server's queues.
-        await using var server = await FleetServer.StartAsync(storage: ServerlessFleet.DevStorage.Azurite.StartPrivate());
+        await using var server = await StartAsync();
         var pid = int.Parse(WorkerPid().Match(server.Host.RecentOutput).Groups[1].Value);
         using var client = server.Client();
         var body = new SlowContent();

@@ -1,4 +1,4 @@
-namespace ServerlessFleet.Tests.Infrastructure;
+namespace ServerlessFleet.Harness;
 
 /// <summary>Waits for an asynchronous outcome (a queue delivery, an orchestration step) instead of sleeping a fixed time.</summary>
 public static class Eventually
@@ -11,7 +11,7 @@ public static class Eventually
         {
             var value = await probe();
             if (done(value)) return value;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out waiting for {what ?? "condition"}; last value: {value}");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Timed out waiting for {what ?? "condition"}; last value: {value}");
             await Task.Delay(delay);
             delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 250));
         }
