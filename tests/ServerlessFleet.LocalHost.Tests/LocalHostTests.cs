@@ -71,6 +71,39 @@ public sealed partial class LocalHostTests
         Assert.True(outcome is null or HttpRequestException, $"the request neither failed nor answered 5xx: {outcome}");
     }
 
+    [Fact]
+    public async Task Requests_the_server_refuses_before_any_route_still_get_the_error_json()
+    {
+        await using var server = await StartAsync();
+        using var client = server.Client();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "local-host-test-bootstrap-key-0123456789");
+
+        // Requests before and after on kept-alive connections, with a sized and a chunked body, pass as they came.
+        var sized = await client.PostAsync("/api/v1/tenants", new StringContent("""{"tenantId":"guard-sized"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, sized.StatusCode);
+        var chunked = new StreamContent(new MemoryStream("""{"tenantId":"guard-chunked"}"""u8.ToArray()));
+        chunked.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var streamed = await client.PostAsync("/api/v1/tenants", chunked);
+        Assert.Equal(HttpStatusCode.Created, streamed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/tenants/guard-sized")).StatusCode);
+
+        foreach (var (target, status, type) in new[]
+        {
+            ("/api/v1/devices/a%00b", HttpStatusCode.BadRequest, "validation_error"),
+            ("/api/v1/devices/" + new string('a', 12_000), HttpStatusCode.RequestUriTooLong, "uri_too_long"),
+        })
+        {
+            var response = await client.GetAsync(target);
+            Assert.Equal(status, response.StatusCode);
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(type, body.GetProperty("type").GetString());
+            Assert.False(string.IsNullOrEmpty(body.GetProperty("message").GetString()));
+            Assert.Equal(response.Headers.GetValues("X-Request-Id").Single(), body.GetProperty("requestId").GetString());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/tenants/guard-chunked")).StatusCode);
+    }
+
     [GeneratedRegex(@"Started worker process (\d+)")]
     private static partial Regex WorkerPid();
 

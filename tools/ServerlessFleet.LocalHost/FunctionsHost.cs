@@ -127,7 +127,7 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
         builder.WebHost.UseShutdownTimeout(TimeSpan.FromSeconds(2));
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, options.Port);
+            k.Listen(IPAddress.Loopback, options.Port, listen => listen.Use(next => connection => new RequestLineGuard().OnConnectionAsync(connection, next)));
             // The host's own body limit (100 MB) applies before the worker's; the worker enforces its own.
             k.Limits.MaxRequestBodySize = 100L * 1024 * 1024;
         });
