@@ -145,7 +145,7 @@ public static class MenderDeviceApi
         errors.Require(!string.IsNullOrEmpty(artifactName), "artifact_name", "missing required parameter: artifact_name");
         errors.Require(!string.IsNullOrEmpty(deviceType), "device_type", "missing required parameter: device_type");
         errors.ThrowIfAny();
-        var answer = await poll.NextAsync(caller.Principal.Device, new PollRequest(artifactName, null, deviceType), ct);
+        var answer = await poll.NextAsync(caller.Principal.Device, new PollRequest(artifactName, null, deviceType, Provides: true), ct);
         return answer.Offer is null ? Results.NoContent() : Results.Ok(MenderDeploymentInstructions.From(answer.Offer));
     }
 

@@ -58,13 +58,20 @@ public static class DeploymentPlanner
         var index = 0;
         foreach (var phase in phases)
             for (var i = 0; i < phase.Size && index < ordered.Count; i++, index++)
-            {
-                var device = ordered[index];
-                var artifact = artifactFor(device.DeviceType);
-                records.Add(new DeviceDeployment(device.Serial, artifact is null ? DeviceDeploymentStatuses.NoArtifact : DeviceDeploymentStatuses.Pending,
-                    phase.Index, i / BatchSize, artifact?.Id, device.DeviceType, 0, now, null, null, null, artifact is null ? now : null, null, null));
-            }
+                records.Add(Record(ordered[index].Serial, ordered[index].DeviceType, phase.Index, i / BatchSize, artifactFor, now));
         return records;
+    }
+
+    /// <summary>
+    /// A device's record: pending with the artifact for its type; noartifact when none fits that type; pending with no
+    /// artifact yet when its type is not known (its poll names the type and the artifact is chosen then).
+    /// </summary>
+    public static DeviceDeployment Record(string serial, string? deviceType, int phase, int batch, Func<string?, DeploymentArtifact?> artifactFor, DateTimeOffset now)
+    {
+        var artifact = artifactFor(deviceType);
+        var incompatible = deviceType is not null && artifact is null;
+        return new DeviceDeployment(serial, incompatible ? DeviceDeploymentStatuses.NoArtifact : DeviceDeploymentStatuses.Pending,
+            phase, batch, artifact?.Id, deviceType, 0, now, null, null, null, incompatible ? now : null, null, null);
     }
 
     public static int Batches(DeploymentPhase phase) => Math.Max(1, (phase.Size + BatchSize - 1) / BatchSize);

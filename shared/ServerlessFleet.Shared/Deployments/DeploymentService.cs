@@ -33,9 +33,11 @@ public sealed class DeploymentService(DeploymentStore store, DeviceStore devices
     {
         var now = clock.GetUtcNow();
         var serial = record.Serial;
+        // A device of no known type yet gets the release's artifacts to choose from when its poll names its type.
         var artifact = deployment.Artifacts.FirstOrDefault(a => a.Id == record.ArtifactId);
-        if (artifact is null) return false;
-        var slot = new DeploymentSlot(deployment.Id, artifact, deployment.ForceInstall, deployment.Policy.Retries, null);
+        if (artifact is null && record.ArtifactId is not null) return false;
+        var slot = new DeploymentSlot(deployment.Id, artifact, deployment.ForceInstall, deployment.Policy.Retries, null,
+            Candidates: artifact is null ? deployment.Artifacts : null);
         var changed = await devices.ChangeDeploymentsAsync(deployment.TenantId, serial,
             d => d.Status == DeviceStatuses.Decommissioned ? d.Deployments : d.Deployments.Add(slot, now), ct);
         if (changed is not { } c || c.Before.Status == DeviceStatuses.Decommissioned)
@@ -115,8 +117,10 @@ public sealed class DeploymentService(DeploymentStore store, DeviceStore devices
         }, ct, record);
         if (finished is not null)
         {
+            var installed = slot?.ArtifactFor(finished.DeviceType ?? device.DeviceType);
+            var runs = installed is null ? "the deployment's release" : $"{installed.Name} {installed.Version}";
             await Task.WhenAll(
-                LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device, DeviceDeploymentStatuses.IsSuccessful(finished.Status) ? slot!.Artifact : null),
+                LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device, DeviceDeploymentStatuses.IsSuccessful(finished.Status) ? installed : null),
                 timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, finished.Status switch
             {
                 DeviceDeploymentStatuses.Success => TimelineDecisions.Installed,
@@ -124,8 +128,8 @@ public sealed class DeploymentService(DeploymentStore store, DeviceStore devices
                 _ => TimelineDecisions.Failed,
             }, finished.Status switch
             {
-                DeviceDeploymentStatuses.Success => $"reported success: runs {slot!.Artifact.Name} {slot.Artifact.Version}",
-                DeviceDeploymentStatuses.AlreadyInstalled => $"already installed: the device runs {slot!.Artifact.Name} {slot.Artifact.Version}",
+                DeviceDeploymentStatuses.Success => $"reported success: runs {runs}",
+                DeviceDeploymentStatuses.AlreadyInstalled => $"already installed: the device runs {runs}",
                 _ => $"reported failure{(substate is null ? "" : $": {substate}")}; no retries left",
             }, ct));
         }
@@ -156,6 +160,18 @@ public sealed class DeploymentService(DeploymentStore store, DeviceStore devices
             (queue, known) = (after, null);
         }
         return null;
+    }
+
+    /// <summary>
+    /// The device, of no known type when the deployment reached it, named its type in a poll and <paramref name="chosen"/>
+    /// fits it: the slot on its row and its record now name that artifact, so later polls and reports need no choice.
+    /// </summary>
+    public async Task<DeploymentSlot?> ChooseArtifactAsync(Device device, string deploymentId, string deviceType, DeploymentArtifact chosen, CancellationToken ct)
+    {
+        var changed = await devices.ChangeDeploymentsAsync(device.TenantId, device.Serial, d => d.Deployments.Current is { Artifact: null } current && current.DeploymentId == deploymentId
+            ? d.Deployments with { Current = current with { Artifact = chosen, Candidates = null } } : d.Deployments, ct, device);
+        await UpdateRecordAsync(device.TenantId, deploymentId, device.Serial, r => r.ArtifactId is not null ? null : r with { ArtifactId = chosen.Id, DeviceType = deviceType }, ct);
+        return changed?.After.Current is { } current && current.DeploymentId == deploymentId ? current : null;
     }
 
     /// <summary>The device's type has no artifact in its current deployment: the record ends as noartifact and the next deployment moves up.</summary>
@@ -243,12 +259,10 @@ public sealed class DeploymentService(DeploymentStore store, DeviceStore devices
         var now = clock.GetUtcNow();
         foreach (var (serial, deviceType) in joining)
         {
-            var artifact = deployment.ArtifactFor(deviceType);
-            var record = new DeviceDeployment(serial, artifact is null ? DeviceDeploymentStatuses.NoArtifact : DeviceDeploymentStatuses.Pending, phase, 0,
-                artifact?.Id, deviceType, 0, now, null, null, null, artifact is null ? now : null, null, null);
+            var record = DeploymentPlanner.Record(serial, deviceType, phase, 0, deployment.ArtifactFor, now);
             // A lost race with a repeated join is fine: the record exists either way.
             await store.TryWriteRecordAsync(deployment.TenantId, deployment.Id, null, record, ct);
-            if (artifact is not null && lastPhaseReleased) await OfferAsync(deployment, record, ct);
+            if (record.Status == DeviceDeploymentStatuses.Pending && lastPhaseReleased) await OfferAsync(deployment, record, ct);
         }
         return joining.Count;
     }

@@ -6,9 +6,17 @@ public sealed record DeploymentArtifact(string Id, string Name, string Version, 
 /// <summary>
 /// What a device is to install, kept on the device row itself so that the device's poll is the one point read its
 /// authentication already does. <see cref="AssignedAt"/> is when it became the device's current deployment;
-/// <see cref="Started"/> once the device reported progress on it.
+/// <see cref="Started"/> once the device reported progress on it. A device whose type was not known when the
+/// deployment reached it has no <see cref="Artifact"/> yet but the release's <see cref="Candidates"/>: its poll, which
+/// names its type, chooses (as Mender's server does).
 /// </summary>
-public sealed record DeploymentSlot(string DeploymentId, DeploymentArtifact Artifact, bool ForceInstall, int Retries, DateTimeOffset? AssignedAt, bool Started = false);
+public sealed record DeploymentSlot(string DeploymentId, DeploymentArtifact? Artifact, bool ForceInstall, int Retries, DateTimeOffset? AssignedAt,
+    bool Started = false, IReadOnlyList<DeploymentArtifact>? Candidates = null)
+{
+    /// <summary>The artifact for a device of <paramref name="deviceType"/>: the chosen one, or the first candidate built for that type.</summary>
+    public DeploymentArtifact? ArtifactFor(string? deviceType) => Artifact
+        ?? (deviceType is null ? null : Candidates?.FirstOrDefault(a => a.DeviceTypes.Contains(deviceType, StringComparer.Ordinal)));
+}
 
 /// <summary>
 /// A device's deployments in creation order: the current one (what its poll returns) and the ones waiting behind it,

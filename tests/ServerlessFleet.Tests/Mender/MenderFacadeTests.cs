@@ -140,10 +140,52 @@ public sealed class MenderFacadeTests() : DeploymentTestBase("mender")
         var counter = Tenant.Server.Services.GetRequiredService<ServerlessFleet.Shared.Storage.StorageRequestCounter>();
         var partition = ServerlessFleet.Shared.Devices.DeviceKeys.Partition(Tenant.TenantId, client.Mac);
         var table = ServerlessFleet.Shared.Devices.DeviceKeys.TableName;
+        // The first poll names a release the row does not record yet: that is written once.
         var (reads, writes) = (counter.EntityReads(table, partition), counter.EntityWrites(table, partition));
+        Assert.Null(await client.PollAsync("release-0", DeviceType));
+        Assert.Equal(1, counter.EntityWrites(table, partition) - writes);
+        (reads, writes) = (counter.EntityReads(table, partition), counter.EntityWrites(table, partition));
         for (var i = 0; i < 10; i++) Assert.Null(await client.PollAsync("release-0", DeviceType));
         Assert.Equal((10, 0), (counter.EntityReads(table, partition) - reads, counter.EntityWrites(table, partition) - writes));
     }
+
+    [Fact]
+    public async Task Devices_whose_type_only_their_polls_name_get_the_artifact_for_it_and_their_rows_learn_it()
+    {
+        // One release, an artifact for each of two boards; three devices that never report a device_type in inventory.
+        foreach (var board in new[] { "board-a", "board-b" })
+            await (await Owner.PostAsync("/api/v1/artifacts", MenderArtifacts.Form(MenderArtifacts.Build("release-multi", board, [1, 2, 3])))).AssertStatusAsync(HttpStatusCode.Created);
+        var devices = new Dictionary<string, MenderClient>();
+        foreach (var board in new[] { "board-a", "board-b", "board-c" }) devices[board] = await AdmittedAsync(MenderFlavour.Cpp, inventoryType: null);
+        Assert.All(devices.Values, d => Assert.Equal(JsonValueKind.Null, DeviceAsync(d).Result.GetProperty("deviceType").ValueKind));
+
+        var id = (await CreateAsync(new { name = "multi", release = new { name = "release-multi", version = "release-multi" },
+            target = new { devices = devices.Values.Select(d => d.Mac).ToArray() } })).GetProperty("id").GetString()!;
+        foreach (var board in new[] { "board-a", "board-b" })
+        {
+            var offer = await Eventually.WaitAsync(() => devices[board].PollAsync("release-0", board), o => o is not null, Timeout, $"the {board} artifact offered");
+            Assert.Equal([board], offer!.Value.GetProperty("artifact").GetProperty("device_types_compatible").EnumerateArray().Select(t => t.GetString()));
+            foreach (var status in new[] { "downloading", "installing", "rebooting", "success" })
+                await (await devices[board].StatusAsync(id, status)).AssertStatusAsync(HttpStatusCode.NoContent);
+        }
+        // No artifact of the release fits the third board: its poll settles it as noartifact, as Mender's server does.
+        await Eventually.WaitAsync(async () =>
+        {
+            Assert.Null(await devices["board-c"].PollAsync("release-0", "board-c"));
+            return (await RecordsAsync(id)).Single(r => r.Serial == devices["board-c"].Mac).Status;
+        }, s => s == "noartifact", Timeout, "noartifact");
+
+        var done = await WaitForStatusAsync(id, "finished");
+        Assert.Equal((2, 1), (Count(done, "success"), Count(done, "noartifact")));
+        foreach (var (board, device) in devices)
+        {
+            var row = await DeviceAsync(device);
+            Assert.Equal(board, row.GetProperty("deviceType").GetString());
+            Assert.Equal(board == "board-c" ? "release-0" : "release-multi", row.GetProperty("release").GetString());
+        }
+    }
+
+    private async Task<JsonElement> DeviceAsync(MenderClient device) => await (await Owner.GetAsync($"/api/v1/devices/{device.Mac}")).JsonAsync();
 
     [Fact]
     public async Task A_mender_device_and_a_native_device_finish_one_phased_deployment_together()
@@ -184,13 +226,14 @@ public sealed class MenderFacadeTests() : DeploymentTestBase("mender")
     private MenderClient NewClient(MenderFlavour flavour, KeyAlgorithm algorithm, string tenantToken) =>
         new(Tenant.Server.Client(), flavour, string.Join(':', Guid.NewGuid().ToByteArray()[..6].Select(b => b.ToString("x2"))), DeviceKey.Generate(algorithm), tenantToken);
 
-    private async Task<MenderClient> AdmittedAsync(MenderFlavour flavour)
+    private async Task<MenderClient> AdmittedAsync(MenderFlavour flavour, string? inventoryType = DeviceType)
     {
         var client = NewClient(flavour, KeyAlgorithm.Ed25519, await Tenant.TenantTokenAsync());
         await client.AuthenticateAsync();
         await TestDevices.AcceptAsync(Tenant, client.Mac);
         Assert.Equal(HttpStatusCode.OK, (await client.AuthenticateAsync()).StatusCode);
-        await (await client.PutInventoryAsync(new object[] { new { name = "device_type", value = DeviceType } })).AssertStatusAsync(HttpStatusCode.OK);
+        if (inventoryType is not null)
+            await (await client.PutInventoryAsync(new object[] { new { name = "device_type", value = inventoryType } })).AssertStatusAsync(HttpStatusCode.OK);
         return client;
     }
 }
