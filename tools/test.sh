@@ -14,7 +14,7 @@ trap 'rm -rf "$results"' EXIT
 # it) is stopped with it. Ctrl+C and SIGTERM are passed on.
 session=()
 command -v setsid >/dev/null && session=(setsid)
-"${session[@]}" dotnet test ServerlessFleet.sln --no-restore --logger "trx;LogFileName=results.trx" --results-directory "$results" "$@" &
+"${session[@]}" dotnet test ServerlessFleet.sln --no-restore --logger "trx;LogFilePrefix=results" --results-directory "$results" "$@" &
 run=$!
 interrupted=0
 trap 'interrupted=1; kill -TERM -- "-$run" 2>/dev/null || kill -TERM "$run" 2>/dev/null' INT TERM

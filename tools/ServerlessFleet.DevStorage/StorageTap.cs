@@ -55,6 +55,14 @@ public sealed partial class StorageTap : IAsyncDisposable
             }
             counter.Record(context.Request.Method, address);
             tap.Observe(context.Request.Method, address);
+            if (tap.TakeLostAnswer(context.Request.Method, address))
+            {
+                // The request reaches the service and takes effect; its answer never reaches the client, which sees a
+                // timeout-like failure and retries what was in fact done.
+                await ForwardAndDropAnswerAsync(context, address, emulator);
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return;
+            }
             if (address.AbsolutePath.EndsWith("/$batch", StringComparison.Ordinal)) await CountBatchAsync(context.Request, counter);
             await forwarder.SendAsync(context, target.ToString(), emulator, ForwarderRequestConfig.Empty, transformer);
         });
@@ -103,6 +111,33 @@ public sealed partial class StorageTap : IAsyncDisposable
     private bool TakeFault(string method, Uri address)
     {
         lock (_faults) return _faults.Any(f => f.Take(method, address));
+    }
+
+    private readonly List<Fault> _lostAnswers = [];
+
+    /// <summary>The next <paramref name="times"/> requests that <paramref name="match"/> selects are carried out, but answered 503 instead of with their result.</summary>
+    public Fault LoseAnswers(Func<string, Uri, bool> match, int times)
+    {
+        var fault = new Fault(match, times);
+        lock (_lostAnswers) _lostAnswers.Add(fault);
+        return fault;
+    }
+
+    private bool TakeLostAnswer(string method, Uri address)
+    {
+        lock (_lostAnswers) return _lostAnswers.Any(f => f.Take(method, address));
+    }
+
+    private static async Task ForwardAndDropAnswerAsync(HttpContext context, Uri address, HttpMessageInvoker emulator)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), address);
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body);
+        request.Content = new ByteArrayContent(body.ToArray());
+        foreach (var (name, values) in context.Request.Headers)
+            if (!name.Equals("Host", StringComparison.OrdinalIgnoreCase) && !request.Headers.TryAddWithoutValidation(name, values.ToArray()))
+                request.Content.Headers.TryAddWithoutValidation(name, values.ToArray());
+        using var _ = await emulator.SendAsync(request, context.RequestAborted);
     }
 
     public sealed class Fault(Func<string, Uri, bool> match, int times)

@@ -38,7 +38,7 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
         await Parallel.ForEachAsync(records.GroupBy(r => r.PartitionKey).SelectMany(p => p.Chunk(100)), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
             async (chunk, token) => await Records.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), token));
         await Counters.SeedAsync(records.Select(r => (r.PartitionKey, StatusCounter(DeviceActionStatuses.Pending))), ct);
-        await Actions.AddEntityAsync(ToEntity(action), ct);
+        await Actions.AddOnceAsync(ToEntity(action), ct);
     }
 
     public async Task<DeviceAction?> FindAsync(string tenantId, string id, CancellationToken ct)

@@ -28,7 +28,7 @@ public sealed class AuditLog(FleetStorage storage, TimeProvider clock)
         var changes = ChangeSet.Between(Snapshot(before), Snapshot(after));
         var entry = new AuditEntry($"{RowKey(time)}-{id}", time, tenantId, actorKeyId, action, objectType, objectId, changes, requestId);
         var json = SerializeChanges(changes);
-        await Table.AddEntityAsync(new TableEntity(tenantId, entry.Id)
+        await Table.AddOnceAsync(new TableEntity(tenantId, entry.Id)
         {
             ["Time"] = time,
             ["ActorKeyId"] = actorKeyId,

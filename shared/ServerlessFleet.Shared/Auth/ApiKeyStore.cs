@@ -34,7 +34,16 @@ public sealed partial class ApiKeyStore(FleetStorage storage, TimeProvider clock
             ExpiresAt = expiresAt,
             CreatedBy = createdBy,
         };
-        await Table.AddEntityAsync(entity, ct);
+        try
+        {
+            await Table.AddEntityAsync(entity, ct);
+        }
+        catch (RequestFailedException e) when (e.IsConflict())
+        {
+            // A retried insert that had been stored meets its own row (the id and hash are random: nothing else can).
+            var stored = await Table.GetEntityIfExistsAsync<ApiKeyEntity>(keyId, RowKey, cancellationToken: ct);
+            if (stored is not { HasValue: true, Value: { } row } || row.SecretHash != entity.SecretHash) throw;
+        }
         var key = entity.ToDomain();
         if (key.Scopes.Contains(Auth.Scopes.AccountOwner)) await CountAsOwnerAsync(key, ct);
         return new CreatedApiKey(key, $"{keyId}.{secret}");

@@ -59,7 +59,7 @@ public sealed class DeploymentStore(FleetStorage storage, TimeProvider clock)
             new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (chunk, token) =>
                 await Records.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e.Entity)), token));
         await Counters.SeedAsync(entities.SelectMany(e => new[] { (e.Entity.PartitionKey, Counter(e.Record.Status)), (e.Entity.PartitionKey, PhaseCounter(e.Record.Phase, e.Record.Status)) }), ct);
-        await Deployments.AddEntityAsync(ToEntity(deployment), ct);
+        await Deployments.AddOnceAsync(ToEntity(deployment), ct);
     }
 
     public async Task<Deployment?> FindAsync(string tenantId, string id, CancellationToken ct)

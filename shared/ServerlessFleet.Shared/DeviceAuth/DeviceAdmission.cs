@@ -136,7 +136,7 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceStore devices, D
     private async Task<DeviceToken> IssueAsync(string tenantId, string serial, CancellationToken ct, DateTimeOffset? validAfter = null)
     {
         var token = tokens.Issue(tenantId, serial, validAfter);
-        await storage.Table(TokenTable).AddEntityAsync(new TableEntity(tenantId, token.Jti) { ["Serial"] = serial, ["ExpiresAt"] = token.ExpiresAt }, ct);
+        await storage.Table(TokenTable).AddOnceAsync(new TableEntity(tenantId, token.Jti) { ["Serial"] = serial, ["ExpiresAt"] = token.ExpiresAt }, ct);
         return token;
     }
 

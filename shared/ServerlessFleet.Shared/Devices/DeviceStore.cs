@@ -24,8 +24,8 @@ public sealed partial class DeviceStore(FleetStorage storage, TimeProvider clock
             request.Group, request.Tags, DeviceStatuses.NoAuth, now, now, null, new Dictionary<AttributeScope, IReadOnlyDictionary<string, JsonNode?>>());
         try
         {
-            var response = await Table.AddEntityAsync(DeviceEntity.ToEntity(device), ct);
-            return device with { ETag = response.Headers.ETag ?? default };
+            var etag = await Table.AddOnceAsync(DeviceEntity.ToEntity(device), ct);
+            return device with { ETag = etag };
         }
         catch (RequestFailedException e) when (e.IsConflict())
         {

@@ -25,8 +25,8 @@ public sealed class GroupStore(FleetStorage storage, DeviceStore devices, TimePr
         var group = new Group(name, description, deviceType, desired, now, now);
         try
         {
-            var response = await Table.AddEntityAsync(ToEntity(tenantId, group), ct);
-            return group with { ETag = response.Headers.ETag ?? default };
+            var etag = await Table.AddOnceAsync(ToEntity(tenantId, group), ct);
+            return group with { ETag = etag };
         }
         catch (RequestFailedException e) when (e.IsConflict())
         {

@@ -30,8 +30,8 @@ public sealed class TenantStore(FleetStorage storage, TimeProvider clock)
         try
         {
             // The index row first: an orphaned index row points at nothing, a tenant without one could never enrol devices.
-            await Table.AddEntityAsync(new TableEntity(TokenPartition, token) { ["TenantId"] = tenantId }, ct);
-            await Table.AddEntityAsync(entity, ct);
+            await Table.AddOnceAsync(new TableEntity(TokenPartition, token) { ["TenantId"] = tenantId }, ct);
+            await Table.AddOnceAsync(entity, ct);
         }
         catch (RequestFailedException e) when (e.IsConflict())
         {
