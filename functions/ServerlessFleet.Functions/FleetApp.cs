@@ -131,12 +131,14 @@ public static class FleetApp
             .ValidateOnStart();
         services.AddSingleton<DeviceTokens>();
         services.AddSingleton<DeviceAdmission>();
+        services.AddSingleton<AdmissionControl>();
         services.AddSingleton<DeviceAuthenticator>();
         services.AddSingleton<DeviceSignIn>();
         services.AddSingleton<DeviceInventory>();
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<IDeviceDecommissionHook, ForgetAuthSetsOnDecommission>();
         services.AddSingleton<TelemetryStore>();
+        services.AddSingleton<DeviceTelemetry>();
         services.AddSingleton<ArtifactStore>();
         services.AddSingleton<IdempotencyStore>();
         services.AddDeviceActions();

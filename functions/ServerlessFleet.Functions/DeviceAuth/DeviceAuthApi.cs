@@ -14,13 +14,6 @@ using ServerlessFleet.Shared.Tenants;
 namespace ServerlessFleet.Functions.DeviceAuth;
 
 public sealed record DeviceTokenResponse(string Token, DateTimeOffset ExpiresAt);
-public sealed record AuthSetResponse(string Id, string Serial, JsonObject Identity, string PublicKey, string KeyType, string Status,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
-{
-    public static AuthSetResponse From(AuthSet s) => new(s.Id, s.Serial, s.Identity, s.PublicKey, s.KeyType.ToString(), s.Status, s.CreatedAt, s.UpdatedAt);
-}
-public sealed record AuthSetStatusRequest(string? Status);
-public sealed record PreauthorizeRequest(JsonObject? Identity, string? PublicKey);
 public sealed record CountResponse(int Count);
 /// <summary>The device authentication body (read and verified as signed bytes, so described here rather than bound).</summary>
 public sealed record DeviceAuthRequest(JsonObject Identity, string PublicKey, string TenantToken);
@@ -101,37 +94,18 @@ public static class DeviceAuthApi
         return TypedResults.Ok(new CountResponse(await admission.CountAsync(caller.TenantId, status, ct)));
     }
 
-    private static async Task<Created<AuthSetResponse>> PreauthorizeAsync(PreauthorizeRequest request, Caller caller, TenantStore tenants,
-        DeviceAdmission admission, Auditor audit, CancellationToken ct)
-    {
-        var errors = new ValidationErrors();
-        // A Mender identity ({"mac": …}) is preauthorized under the serial its device will be known by.
-        var serial = request.Identity is { Count: > 0 } identity ? DeviceIdentities.SerialOf(identity) : null;
-        errors.Require(serial is not null, "identity.serial", "identity is required, with a serial of 1-128 of A-Z a-z 0-9 . _ : - (or a Mender identity such as {\"mac\": …}).");
-        var key = DevicePublicKey.TryParse(request.PublicKey);
-        errors.Require(key is not null, "publicKey", "publicKey must be a PEM public key: RSA (2048+ bits), ECDSA P-256 or Ed25519.");
-        errors.ThrowIfAny();
-        var set = await admission.PreauthorizeAsync(await tenants.GetAsync(caller.TenantId, ct), serial!, request.Identity!, key!, ct);
-        await audit.RecordAsync("device.preauthorize", "device", serial!, null, new { authSet = set.Id, status = set.Status }, ct);
-        return TypedResults.Created($"/api/v1/device-auth?status=preauthorized", AuthSetResponse.From(set));
-    }
+    private static async Task<Created<AuthSetResponse>> PreauthorizeAsync(PreauthorizeRequest request, AdmissionControl control, Auditor audit, CancellationToken ct) =>
+        TypedResults.Created($"/api/v1/device-auth?status=preauthorized", AuthSetResponse.From(await control.PreauthorizeAsync(audit.Actor(), request, ct)));
 
-    private static async Task<NoContent> RevokeTokenAsync(string jti, Caller caller, DeviceAdmission admission, Auditor audit, CancellationToken ct)
+    private static async Task<NoContent> RevokeTokenAsync(string jti, AdmissionControl control, Auditor audit, CancellationToken ct)
     {
-        await admission.RevokeTokenAsync(caller.TenantId, jti, ct);
-        await audit.RecordAsync("device.token.revoke", "deviceToken", jti, null, new { revoked = true }, ct);
+        await control.RevokeTokenAsync(audit.Actor(), jti, ct);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<AuthSetResponse>> SetStatusAsync(string serial, string authSetId, AuthSetStatusRequest request, Caller caller,
-        TenantStore tenants, DeviceAdmission admission, Auditor audit, CancellationToken ct)
-    {
-        if (request.Status is not (AuthSetStatuses.Accepted or AuthSetStatuses.Rejected))
-            throw FleetException.Validation("status", "status is accepted or rejected.");
-        var set = await admission.SetStatusAsync(await tenants.GetAsync(caller.TenantId, ct), serial, authSetId, request.Status, ct);
-        await audit.RecordAsync($"device.auth.{request.Status}", "device", serial, null, new { authSet = authSetId, status = set.Status }, ct);
-        return TypedResults.Ok(AuthSetResponse.From(set));
-    }
+    private static async Task<Ok<AuthSetResponse>> SetStatusAsync(string serial, string authSetId, AuthSetStatusRequest request, AdmissionControl control,
+        Auditor audit, CancellationToken ct) =>
+        TypedResults.Ok(AuthSetResponse.From(await control.SetStatusAsync(audit.Actor(), serial, authSetId, request, ct)));
 }
 
 /// <summary>A decommissioned device's auth sets go; if it returns it is a pending device again.</summary>
