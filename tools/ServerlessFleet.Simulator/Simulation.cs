@@ -40,8 +40,12 @@ public sealed record SimulationOptions
     public int Seed { get; init; } = Environment.TickCount;
 }
 
+/// <param name="Errors">Attempts that failed (refused, timed out, 5xx); each was retried unless the run ended first.</param>
+/// <param name="RequestsRetried">Attempts sent again after a failure, by devices and the operator.</param>
+/// <param name="LongestOutageSeconds">The longest a device (or the operator) went from a failed request to its answer.</param>
 public sealed record SimulationSummary(int Devices, double Seconds, int Requests, int Errors, int Installed, int Failed, int Silent, int ActionsConfirmed,
-    string? DeploymentId, string? DeploymentStatus, string? DeploymentReason, string? ActionId, string? ActionStatus, IReadOnlyList<RouteFigures> Routes);
+    string? DeploymentId, string? DeploymentStatus, string? DeploymentReason, string? ActionId, string? ActionStatus, IReadOnlyList<RouteFigures> Routes,
+    long RequestsRetried = 0, double LongestOutageSeconds = 0, int DevicesWithOutage = 0);
 
 /// <summary>Live counters for the progress display.</summary>
 public sealed class SimulationCounters
@@ -78,11 +82,21 @@ public sealed class Simulation(SimulationOptions options)
     /// <summary>Completes once every device is onboarded and the rollout (if any) is created, with the deployment's id.</summary>
     public Task<string?> Started => _started.Task;
 
+    private RetryingHandler? _deviceRetries;
+    private RetryingHandler? _operatorRetries;
+
+    /// <summary>Requests sent again so far after a failure (refused, timed out, 5xx, 429), by devices and the operator.</summary>
+    public long RequestsRetried => (_deviceRetries?.Retried ?? 0) + (_operatorRetries?.Retried ?? 0);
+
     public async Task<SimulationSummary> RunAsync(CancellationToken ct)
     {
         var started = DateTimeOffset.UtcNow;
-        using var devicesHttp = new HttpClient(new MeasuringHandler(Measurements)) { BaseAddress = options.BaseUrl, Timeout = TimeSpan.FromSeconds(100) };
-        using var operatorHttp = new HttpClient { BaseAddress = options.BaseUrl, Timeout = TimeSpan.FromSeconds(100) };
+        // Every request of the run is retried until answered, as real devices do: the fleet outlives a server that goes
+        // away. Attempts are timed one by one underneath; the run's own end (duration, scenario over) is the only limit.
+        _deviceRetries = new RetryingHandler(new MeasuringHandler(Measurements), TimeProvider.System, new Random(options.Seed));
+        _operatorRetries = new RetryingHandler(new SocketsHttpHandler(), TimeProvider.System, new Random(options.Seed + 1));
+        using var devicesHttp = new HttpClient(_deviceRetries) { BaseAddress = options.BaseUrl, Timeout = Timeout.InfiniteTimeSpan };
+        using var operatorHttp = new HttpClient(_operatorRetries) { BaseAddress = options.BaseUrl, Timeout = Timeout.InfiniteTimeSpan };
         operatorHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
         var run = $"{options.Prefix}-{started:HHmmss}{options.Seed & 0xffff:x4}";
 
@@ -103,7 +117,8 @@ public sealed class Simulation(SimulationOptions options)
         var actionStatus = action is null ? null : (await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/actions/{action}", CancellationToken.None))?["status"]?.GetValue<string>();
         return new SimulationSummary(devices.Count, (DateTimeOffset.UtcNow - started).TotalSeconds, Measurements.Requests, Measurements.Errors, Counters.Installed,
             Counters.Failed, Counters.Silent, Counters.Confirmed, deployment, rollout?["status"]?.GetValue<string>(), rollout?["statusReason"]?.GetValue<string>(),
-            action, actionStatus, Measurements.Figures());
+            action, actionStatus, Measurements.Figures(), RequestsRetried,
+            _deviceRetries.LongestOutages.Values.Concat(_operatorRetries.LongestOutages.Values).DefaultIfEmpty().Max().TotalSeconds, _deviceRetries.LongestOutages.Count);
     }
 
     /// <summary>Preauthorizes <see cref="SimulationOptions.Devices"/> devices named <c>{run}-{n}</c> with Ed25519 keys, and authenticates each.</summary>
@@ -115,6 +130,7 @@ public sealed class Simulation(SimulationOptions options)
         await Parallel.ForEachAsync(Enumerable.Range(0, options.Devices), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct }, async (i, token) =>
         {
             var serial = $"{run}-{i:D5}";
+            RetryingHandler.Requester.Value = serial;
             var key = DeviceKey.Generate(KeyAlgorithm.Ed25519);
             var identity = new JsonObject { ["device_type"] = DeviceType };
             using var admitted = await operatorHttp.PostAsJsonAsync("/api/v1/device-auth/preauthorize",
@@ -198,6 +214,7 @@ public sealed class Simulation(SimulationOptions options)
 
     private async Task RunDeviceAsync(FleetDeviceClient device, Random random, CancellationToken stop)
     {
+        RetryingHandler.Requester.Value = device.Serial;
         var installed = new InstalledSoftware("factory", null, DeviceType);
         var handled = new HashSet<string>(StringComparer.Ordinal);
         var regressed = false;
@@ -279,7 +296,7 @@ public sealed class Simulation(SimulationOptions options)
             await device.DownloadAsync(artifact, Stream.Null, stop);
             return;
         }
-        using var http = new HttpClient(new MeasuringHandler(Measurements));
+        using var http = new HttpClient(new RetryingHandler(new MeasuringHandler(Measurements), TimeProvider.System, new Random(options.Seed)));
         using var first = new HttpRequestMessage(HttpMethod.Get, artifact.Uri);
         first.Headers.Range = new RangeHeaderValue(0, 0);
         using var response = await http.SendAsync(first, stop);

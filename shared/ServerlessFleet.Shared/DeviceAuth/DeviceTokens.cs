@@ -68,7 +68,31 @@ public sealed class DeviceTokens
         return new DeviceToken(token, jti, DateTimeOffset.FromUnixTimeSeconds(expires.ToUnixTimeSeconds()));
     }
 
+    /// <summary>
+    /// Tokens already verified, by their exact text: a device presents the same token on every request for a day, and
+    /// its signature and claims cannot change, so only the clock is checked again. Bounded: when full it starts over.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DeviceTokenClaims> _verified = new(StringComparer.Ordinal);
+    private const int MaxVerified = 200_000;
+
     public async Task<DeviceTokenClaims?> ValidateAsync(string token)
+    {
+        if (_verified.TryGetValue(token, out var known))
+        {
+            if (known.ExpiresAt > _clock.GetUtcNow()) return known;
+            _verified.TryRemove(token, out _);
+            return null;
+        }
+        var claims = await VerifyAsync(token);
+        if (claims is not null)
+        {
+            if (_verified.Count >= MaxVerified) _verified.Clear();
+            _verified[token] = claims;
+        }
+        return claims;
+    }
+
+    private async Task<DeviceTokenClaims?> VerifyAsync(string token)
     {
         if (token.Length > 4096) return null;
         var result = await _handler.ValidateTokenAsync(token, new TokenValidationParameters
