@@ -47,7 +47,7 @@ public static partial class Azurite
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Azurite did not start.");
+        var process = Process.Start(ParentWatch.Watched(start)) ?? throw new InvalidOperationException("Azurite did not start.");
         lock (Processes)
         {
             if (Processes.Count == 0) AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
@@ -94,11 +94,7 @@ public static partial class Azurite
         _stopping = true;
         lock (Processes)
         {
-            foreach (var process in Processes)
-            {
-                try { if (!process.HasExited) process.Kill(entireProcessTree: true); }
-                catch (InvalidOperationException) { }
-            }
+            foreach (var process in Processes) ParentWatch.Kill(process);
         }
     }
 

@@ -53,7 +53,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var (key, value) in settings) start.Environment[key.Replace(":", "__")] = value;
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var process = new Process { StartInfo = ParentWatch.Watched(start), EnableRaisingEvents = true };
         var exited = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.Exited += (_, _) => exited.TrySetResult(process.ExitCode);
@@ -90,11 +90,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
         return host;
     }
 
-    public void Kill()
-    {
-        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); }
-        catch (InvalidOperationException) { }
-    }
+    public void Kill() => ParentWatch.Kill(_process);
 
     /// <summary>Stops the host as a process manager does (SIGTERM), so it can say what it did; killed if it does not exit in time.</summary>
     public async Task StopAsync(TimeSpan? timeout = null)

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+
+namespace ServerlessFleet.DevStorage;
+
+/// <summary>
+/// Starts a helper process (Azurite, the local host) so that it ends with the process that started it, however that
+/// one ends: a test run's process is often killed outright at the end, before any exit handler could stop what it
+/// started. A small shell stays beside the helper, passes SIGTERM and SIGINT on, and stops the helper once its starter
+/// is gone; the shell's exit code is the helper's. The shell leads a process group of its own, so
+/// <see cref="Kill"/> ends the shell, the helper and the helper's own children at once.
+/// </summary>
+public static class ParentWatch
+{
+    private const string Script =
+        """
+        starter=$1; shift
+        "$@" &
+        helper=$!
+        trap 'kill -TERM "$helper" 2>/dev/null' TERM INT
+        while kill -0 "$starter" 2>/dev/null && kill -0 "$helper" 2>/dev/null; do sleep 1 & wait $!; done
+        kill -TERM "$helper" 2>/dev/null
+        wait "$helper"
+        """;
+
+    /// <summary><paramref name="start"/> run under the watch of this process.</summary>
+    public static ProcessStartInfo Watched(ProcessStartInfo start)
+    {
+        var watched = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardOutput = start.RedirectStandardOutput,
+            RedirectStandardError = start.RedirectStandardError,
+            UseShellExecute = false,
+            WorkingDirectory = start.WorkingDirectory,
+        };
+        foreach (var argument in new[] { "sh", "-c", Script, "sh", Environment.ProcessId.ToString(), start.FileName }.Concat(start.ArgumentList))
+            watched.ArgumentList.Add(argument);
+        foreach (var (key, value) in start.Environment) watched.Environment[key] = value;
+        return watched;
+    }
+
+    /// <summary>Kills a watched process's whole group: the shell, the helper and whatever the helper started.</summary>
+    public static void Kill(Process watched)
+    {
+        try
+        {
+            if (watched.HasExited) return;
+            if (KillGroup(-watched.Id, SigKill) != 0) watched.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException) { }
+    }
+
+    private const int SigKill = 9;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int KillGroup(int pid, int signal);
+}
