@@ -14,12 +14,13 @@ namespace ServerlessFleet.LocalHost.Tests;
 /// </summary>
 public sealed partial class LocalHostTests
 {
-    private static Task<LocalFleet> StartAsync() => LocalFleet.StartAsync(new LocalFleetOptions(new Dictionary<string, string?>
+    private static Task<LocalFleet> StartAsync(int maxWorkerRestarts = 5) => LocalFleet.StartAsync(new LocalFleetOptions(new Dictionary<string, string?>
     {
         ["Fleet:BootstrapKey"] = "local-host-test-bootstrap-key-0123456789",
         ["Logging:LogLevel:Default"] = "Warning",
         // Failed messages are retried at once.
         ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
+        ["LocalHost:MaxWorkerRestarts"] = maxWorkerRestarts.ToString(),
     }, Azurite.StartPrivate()));
 
     [Fact]
@@ -48,9 +49,9 @@ public sealed partial class LocalHostTests
     }
 
     [Fact]
-    public async Task Killing_the_worker_mid_request_fails_the_request_and_the_host_exits_non_zero()
+    public async Task A_worker_that_dies_fails_its_requests_in_flight_and_is_started_again_until_it_dies_too_often()
     {
-        await using var server = await StartAsync();
+        await using var server = await StartAsync(maxWorkerRestarts: 1);
         var pid = int.Parse(WorkerPid().Match(server.Host.RecentOutput).Groups[1].Value);
         using var client = server.Client();
         var body = new SlowContent();
@@ -58,17 +59,28 @@ public sealed partial class LocalHostTests
         await body.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Process.GetProcessById(pid).Kill(entireProcessTree: true);
 
-        var exitCode = await server.Host.Exited.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(1, exitCode);
-        Assert.Contains("The worker process exited", server.Host.RecentOutput);
-        // The client goes on sending its body; the connection is gone, so the request fails rather than hangs.
+        // The request in flight never hangs: handed to the dead worker it fails (5xx, or the connection drops); not yet
+        // handed over, it waits for the next worker, which refuses its half-sent body.
         body.Release.TrySetResult();
         var outcome = await Record.ExceptionAsync(async () =>
         {
-            var response = await request.WaitAsync(TimeSpan.FromSeconds(30));
-            Assert.True((int)response.StatusCode >= 500, $"answered {(int)response.StatusCode}");
+            var response = await request.WaitAsync(TimeSpan.FromSeconds(90));
+            Assert.True((int)response.StatusCode >= 400, $"answered {(int)response.StatusCode}");
         });
-        Assert.True(outcome is null or HttpRequestException, $"the request neither failed nor answered 5xx: {outcome}");
+        Assert.True(outcome is null or HttpRequestException, $"the request neither failed nor was refused: {outcome}");
+
+        // The host says why and starts another worker, which serves the next requests.
+        var restarted = await Eventually.WaitAsync(() => Task.FromResult(WorkerPid().Matches(server.Host.RecentOutput)), m => m.Count == 2, TimeSpan.FromSeconds(60), "a second worker");
+        Assert.Contains("The worker process exited with code", server.Host.RecentOutput);
+        var second = int.Parse(restarted[1].Groups[1].Value);
+        Assert.NotEqual(pid, second);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/health")).StatusCode);
+        Assert.False(server.Host.Exited.IsCompleted);
+
+        // Past its restarts within the window, the host gives up and exits non-zero, saying so.
+        Process.GetProcessById(second).Kill(entireProcessTree: true);
+        Assert.Equal(1, await server.Host.Exited.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("not starting it again", server.Host.RecentOutput);
     }
 
     [Fact]

@@ -12,8 +12,8 @@ public sealed record LocalHostOptions(string AppDirectory, int Port, string? Loc
 /// <summary>
 /// A stand-in for the Azure Functions host, for local runs and tests: launches the worker, loads its functions over
 /// FunctionRpc, serves its HTTP functions, listens to its queues, fires its timers and runs its orchestrations and
-/// activities on the Durable Task engine (Azure Storage task hub). It exits non-zero when the
-/// worker dies or a function cannot be loaded or served.
+/// activities on the Durable Task engine (Azure Storage task hub). A worker that dies is started again
+/// (<see cref="WorkerSupervisor"/>); the host exits non-zero when it keeps dying or a function cannot be loaded or served.
 /// </summary>
 public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
 {
@@ -33,11 +33,11 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
         var backend = new DurableBackend();
         await using var rpc = await StartRpcServerAsync(channel, backend);
         var rpcEndpoint = new Uri(rpc.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        using var worker = WorkerProcess.Start(appDirectory, rpcEndpoint, settings, log);
-        log.Host($"Started worker process {worker.Id} from {appDirectory}.");
+        using var workers = new WorkerSupervisor(appDirectory, rpcEndpoint, settings, log);
+        workers.Start();
 
-        var exited = worker.Exited.ContinueWith(t => $"The worker process exited with code {t.Result}.", TaskScheduler.Default);
-        var loading = channel.Loaded.Task;
+        var exited = workers.Current.Exited.ContinueWith(t => $"The worker process exited with code {t.Result}.", TaskScheduler.Default);
+        var loading = channel.Loaded;
         var first = await Task.WhenAny(loading, exited, Task.Delay(TimeSpan.FromSeconds(90), stopping));
         if (first != loading)
             throw new HostStartupException(first == exited ? $"{await exited} Its functions were never loaded." : "The worker did not load its functions within 90 s.");
@@ -60,9 +60,9 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
         var address = http.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         log.Host($"Host started: {address} ({functions.Count} functions: {string.Join(", ", functions.Select(f => f.Name).Order(StringComparer.Ordinal))})");
 
-        // The host runs until it is stopped, the worker exits, or a trigger listener fails.
+        // The host runs until it is stopped, the worker keeps dying, or a trigger listener fails.
         var failure = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _ = exited.ContinueWith(t => failure.TrySetResult(t.Result), TaskScheduler.Default);
+        _ = workers.SuperviseAsync(triggers.Token).ContinueWith(t => failure.TrySetResult(t.IsCompletedSuccessfully ? t.Result : "Stopping."), TaskScheduler.Default);
         foreach (var listener in running)
             _ = listener.ContinueWith(t => failure.TrySetResult($"A trigger listener failed: {t.Exception!.GetBaseException().Message}"),
                 CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
@@ -135,11 +135,9 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
         var httpFunctions = functions.Where(f => f.TriggerType.Equals("httpTrigger", StringComparison.OrdinalIgnoreCase)).ToList();
         if (httpFunctions.Count > 0)
         {
-            if (!channel.Capabilities.TryGetValue("HttpUri", out var workerUri))
+            if (!channel.Capabilities.ContainsKey("HttpUri"))
                 throw new HostStartupException("The worker has HTTP functions but no HTTP server (ASP.NET Core integration); this host only proxies to one.");
-            // The worker listens on localhost; loopback by address avoids a name lookup per request.
-            var uri = new UriBuilder(workerUri) { Host = "127.0.0.1" }.Uri;
-            new HttpTriggers(channel, host, log).Map(app, httpFunctions, uri);
+            new HttpTriggers(channel, host, log).Map(app, httpFunctions, channel.WorkerHttpUriAsync);
         }
         await app.StartAsync();
         return app;

@@ -13,6 +13,11 @@ namespace ServerlessFleet.LocalHost;
 /// </summary>
 public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings, HostLog log)
 {
+    private static string RequestIdOf(HttpContext context) => context.TraceIdentifier;
+
+    /// <summary>How long a request waits for a worker being started again before it is answered 503.</summary>
+    private static readonly TimeSpan WorkerStartWait = TimeSpan.FromSeconds(60);
+
     private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
     {
         "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer", "Host",
@@ -27,7 +32,8 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         ActivityHeadersPropagator = null,
     }) { Timeout = Timeout.InfiniteTimeSpan };
 
-    public void Map(IEndpointRouteBuilder app, IEnumerable<LoadedFunction> functions, Uri workerUri)
+    /// <param name="workerUri">The current worker's HTTP server, waited for while a worker is being started again.</param>
+    public void Map(IEndpointRouteBuilder app, IEnumerable<LoadedFunction> functions, Func<TimeSpan, Task<Uri>> workerUri)
     {
         foreach (var function in functions)
         {
@@ -39,8 +45,21 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         }
     }
 
-    private async Task ForwardAsync(HttpContext context, LoadedFunction function, Uri workerUri)
+    private async Task ForwardAsync(HttpContext context, LoadedFunction function, Func<TimeSpan, Task<Uri>> currentWorker)
     {
+        Uri workerUri;
+        try
+        {
+            workerUri = await currentWorker(WorkerStartWait);
+        }
+        catch (TimeoutException)
+        {
+            log.Host($"{function.Name}: no worker answered within {WorkerStartWait.TotalSeconds:0} s.");
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "5";
+            await context.Response.WriteAsJsonAsync(new { type = "service_unavailable", message = "The app's worker is starting again; retry shortly.", requestId = RequestIdOf(context) });
+            return;
+        }
         var invocationId = Guid.NewGuid().ToString();
         var invocation = channel.InvokeAsync(function, new TypedData { Http = Describe(context) }, Metadata(context), settings.FunctionTimeout, invocationId);
         try

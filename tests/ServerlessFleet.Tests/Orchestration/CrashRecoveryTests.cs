@@ -36,7 +36,7 @@ public sealed partial class CrashRecoveryTests
     };
 
     [Fact]
-    public async Task Killing_the_worker_mid_rollout_loses_and_repeats_nothing()
+    public async Task Killing_the_worker_then_the_host_mid_rollout_loses_and_repeats_nothing()
     {
         var storage = Azurite.StartPrivate();
         var first = await FleetServer.StartAsync(Settings, storage);
@@ -69,7 +69,17 @@ public sealed partial class CrashRecoveryTests
         }, installed => installed > 4, Timeout, "phase 2 to be offered");
         var pid = int.Parse(WorkerPid().Match(first.Host.RecentOutput).Groups[1].Value);
         Process.GetProcessById(pid).Kill(entireProcessTree: true);
-        Assert.Equal(1, await first.Host.Exited.WaitAsync(TimeSpan.FromSeconds(30)));
+        // The host starts another worker, and the rollout goes on with it.
+        await Eventually.WaitAsync(() => Task.FromResult(WorkerPid().Matches(first.Host.RecentOutput).Count), n => n == 2, Timeout, "the worker started again");
+        var beforeRestart = offers.Values.Count(v => v > 0);
+        await Eventually.WaitAsync(async () =>
+        {
+            await InstallOfferedAsync(deploymentId, devices, offers);
+            return offers.Values.Count(v => v > 0);
+        }, installed => installed > beforeRestart, Timeout, "more devices offered by the restarted worker");
+
+        // Then the whole host goes (its machine is lost): another host takes over the same storage.
+        first.Host.Kill();
         await first.DisposeAsync();
 
         await using var second = await FleetServer.StartAsync(Settings, storage);
