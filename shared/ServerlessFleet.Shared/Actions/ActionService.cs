@@ -61,7 +61,12 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
             delivered[serial] = (record, await inbox.DeliverAsync(action.TenantId, serial, action, await ParametersAsync(action, serial, token), token));
         });
         foreach (var partition in delivered.GroupBy(d => ActionStore.RecordPartition(action.TenantId, action.Id, d.Key)))
-            await MarkDeliveredAsync(action, partition.ToDictionary(d => d.Key, d => d.Value), ct);
+        {
+            var records = await MarkDeliveredAsync(action, partition.ToDictionary(d => d.Key, d => d.Value), ct) ?? [];
+            // Canceled (or expired) between the check and the inbox write: the entry the device would find is withdrawn.
+            foreach (var ended in records.Where(r => r.Status is DeviceActionStatuses.Canceled or DeviceActionStatuses.TimedOut))
+                if (delivered[ended.Serial].Seq is { } seq) await inbox.SetStatusAsync(action.TenantId, ended.Serial, seq, ended.Status, ct);
+        }
         await Parallel.ForEachAsync(delivered, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (d, token) =>
             await timeline.AppendAsync(action.TenantId, d.Key, Devices.TimelineDecisions.Action, action.Id,
                 d.Value.Seq is { } seq ? Devices.TimelineDecisions.Delivered : Devices.TimelineDecisions.Failed,
@@ -84,7 +89,7 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
     /// The records of one partition: delivered with their sequence number, or failed when the device is gone; one
     /// transaction, first tried with the records as read before the inbox writes.
     /// </summary>
-    private Task MarkDeliveredAsync(DeviceAction action, IReadOnlyDictionary<string, (DeviceActionRecord Record, long? Seq)> delivered, CancellationToken ct)
+    private Task<IReadOnlyList<DeviceActionRecord>?> MarkDeliveredAsync(DeviceAction action, IReadOnlyDictionary<string, (DeviceActionRecord Record, long? Seq)> delivered, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         DeviceActionRecord Delivered(DeviceActionRecord r) => DeviceActionStatuses.IsFinal(r.Status) ? r
