@@ -101,31 +101,27 @@ public sealed partial class StorageTap : IAsyncDisposable
     }
 
     /// <summary>The next <paramref name="times"/> requests that <paramref name="match"/> selects are answered 503 Server Busy instead of forwarded.</summary>
-    public Fault FailNext(Func<string, Uri, bool> match, int times)
-    {
-        var fault = new Fault(match, times);
-        lock (_faults) _faults.Add(fault);
-        return fault;
-    }
-
-    private bool TakeFault(string method, Uri address)
-    {
-        lock (_faults) return _faults.Any(f => f.Take(method, address));
-    }
+    public Fault FailNext(Func<string, Uri, bool> match, int times) => Arm(_faults, match, times);
 
     private readonly List<Fault> _lostAnswers = [];
 
     /// <summary>The next <paramref name="times"/> requests that <paramref name="match"/> selects are carried out, but answered 503 instead of with their result.</summary>
-    public Fault LoseAnswers(Func<string, Uri, bool> match, int times)
+    public Fault LoseAnswers(Func<string, Uri, bool> match, int times) => Arm(_lostAnswers, match, times);
+
+    private bool TakeFault(string method, Uri address) => Take(_faults, method, address);
+
+    private bool TakeLostAnswer(string method, Uri address) => Take(_lostAnswers, method, address);
+
+    private static Fault Arm(List<Fault> faults, Func<string, Uri, bool> match, int times)
     {
         var fault = new Fault(match, times);
-        lock (_lostAnswers) _lostAnswers.Add(fault);
+        lock (faults) faults.Add(fault);
         return fault;
     }
 
-    private bool TakeLostAnswer(string method, Uri address)
+    private static bool Take(List<Fault> faults, string method, Uri address)
     {
-        lock (_lostAnswers) return _lostAnswers.Any(f => f.Take(method, address));
+        lock (faults) return faults.Any(f => f.Take(method, address));
     }
 
     private static async Task ForwardAndDropAnswerAsync(HttpContext context, Uri address, HttpMessageInvoker emulator)
