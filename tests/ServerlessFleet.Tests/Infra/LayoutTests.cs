@@ -52,6 +52,42 @@ public sealed partial class LayoutTests
         });
     }
 
+    [Theory]
+    [InlineData("functions", "ServerlessFleet.Functions")]
+    public void Feature_namespaces_do_not_depend_on_each_other_in_a_cycle(string project, string root)
+    {
+        // A file's namespace depends on every namespace of the project it imports or names.
+        var edges = new Dictionary<string, HashSet<string>>();
+        foreach (var file in Sources(project))
+        {
+            var text = File.ReadAllText(file);
+            if (FileNamespace().Match(text) is not { Success: true } declared) continue;
+            var from = declared.Groups[1].Value;
+            foreach (Match used in ProjectNamespace(root).Matches(text))
+                if (used.Groups[1].Value is var to && to != from && !from.StartsWith(to + ".", StringComparison.Ordinal) && !to.StartsWith(from + ".", StringComparison.Ordinal))
+                    (edges.TryGetValue(from, out var set) ? set : edges[from] = []).Add(to);
+        }
+        var cycles = edges.SelectMany(e => e.Value.Where(to => Reaches(edges, to, e.Key)).Select(to => $"{e.Key} -> {to}")).ToList();
+        Assert.True(cycles.Count == 0, "namespace cycles: " + string.Join("; ", cycles));
+    }
+
+    private static bool Reaches(Dictionary<string, HashSet<string>> edges, string from, string target)
+    {
+        var seen = new HashSet<string>();
+        var pending = new Stack<string>([from]);
+        while (pending.TryPop(out var at))
+        {
+            if (at == target) return true;
+            if (seen.Add(at) && edges.TryGetValue(at, out var next)) foreach (var n in next) pending.Push(n);
+        }
+        return false;
+    }
+
+    [GeneratedRegex(@"^namespace ([\w.]+);", RegexOptions.Multiline)]
+    private static partial Regex FileNamespace();
+
+    private static Regex ProjectNamespace(string root) => new($@"\busing ({Regex.Escape(root)}\.\w+)\s*;");
+
     [GeneratedRegex(@"\bclass (\w+Api)\b")]
     private static partial Regex ApiClass();
 
