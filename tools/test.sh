@@ -14,6 +14,9 @@ trap 'rm -rf "$results"' EXIT
 # it) is stopped with it. Ctrl+C and SIGTERM are passed on.
 session=()
 command -v setsid >/dev/null && session=(setsid)
+# Everything the local hosts of the run print, so a slow or failed run says what the task hub and workers went through.
+export LOCALHOST_LOG="${LOCALHOST_LOG:-$results/hosts.log}"
+: > "$LOCALHOST_LOG"
 "${session[@]}" dotnet test ServerlessFleet.sln --no-restore --logger "trx;LogFilePrefix=results" --results-directory "$results" "$@" &
 run=$!
 interrupted=0
@@ -42,5 +45,11 @@ fi
 for trx in $(find "$results" -name '*.trx'); do
   grep -o '<UnitTestResult [^>]*>' "$trx" | sed -n 's/.*testName="\([^"]*\)".*duration="\([^"]*\)".*/\2 \1/p'
 done | sort -r | head -15 | sed 's/^/slowest: /'
+if [ -s "$LOCALHOST_LOG" ]; then
+  hub() { grep -cE "$1" "$LOCALHOST_LOG" || true; }
+  echo "local hosts: $(hub 'durable (warning|error)') task-hub warnings or errors, $(hub 'PartitionRemoved|LeaseRenewalFailed') partitions lost," \
+    "$(hub 'has not answered in') invocations over 30 s, $(hub 'Starting it again') worker restarts"
+  grep -E 'durable (warning|error)|PartitionRemoved|LeaseRenewalFailed|has not answered in' "$LOCALHOST_LOG" | cut -c1-240 | head -20 | sed 's/^/  /'
+fi
 echo "$passed passed, $failed failed"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
