@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using ServerlessFleet.Shared.Audit;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Mender;
+using ServerlessFleet.Shared.Storage;
 
 namespace ServerlessFleet.Shared.Artifacts;
 

@@ -4,8 +4,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ServerlessFleet.Shared.Storage;
 
-using ServerlessFleet.Shared.Artifacts;
 
 namespace ServerlessFleet.Shared.Mender;
 
@@ -204,22 +204,4 @@ public static class MenderArtifactReader
         return hashing.Sha256Hex();
     }
 
-}
-
-/// <summary>An artifact's metadata from the Mender Artifact itself; form fields may add to it but not contradict it.</summary>
-public static class MenderArtifactMetadata
-{
-    public static Artifacts.ArtifactMetadata From(MenderArtifactInfo info, string? name, string? version, string? kind, IReadOnlyList<string>? deviceTypes,
-        string? description, JsonNode? provides, JsonNode? depends)
-    {
-        var errors = new Errors.ValidationErrors();
-        errors.Require(name is null || name == info.ArtifactName, "name", $"name must be the artifact's own artifact_name '{info.ArtifactName}' (or be left out).");
-        errors.Require(deviceTypes is null || deviceTypes.Order(StringComparer.Ordinal).SequenceEqual(info.DeviceTypesCompatible.Order(StringComparer.Ordinal)),
-            "deviceTypesCompatible", $"deviceTypesCompatible must be the artifact's own ({string.Join(", ", info.DeviceTypesCompatible)}) or be left out.");
-        errors.ThrowIfAny();
-        // A Mender release is its artifact_name; the version defaults to it so that the pair stays unique per release.
-        return Artifacts.ArtifactRules.Validate(info.ArtifactName, version ?? info.ArtifactName,
-            kind ?? (info.PayloadTypes.Contains("rootfs-image") ? "os" : "app"), info.DeviceTypesCompatible, description,
-            provides ?? info.Provides, depends ?? info.Depends);
-    }
 }

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using ServerlessFleet.Shared.Errors;
 
-namespace ServerlessFleet.Shared.Artifacts;
+namespace ServerlessFleet.Shared.Storage;
 
 /// <summary>
 /// A read-through stream that hashes (SHA-256) and counts what passes through, and fails with 413 as soon as
