@@ -49,7 +49,7 @@ if [ -s "$LOCALHOST_LOG" ]; then
   hub() { grep -cE "$1" "$LOCALHOST_LOG" || true; }
   echo "local hosts: $(hub 'durable (warning|error)') task-hub warnings or errors, $(hub 'PartitionRemoved|LeaseRenewalFailed') partitions lost," \
     "$(hub 'has not answered in') invocations over 30 s, $(hub 'Starting it again') worker restarts"
-  grep -E 'durable (warning|error)|PartitionRemoved|LeaseRenewalFailed|has not answered in' "$LOCALHOST_LOG" | cut -c1-240 | head -20 | sed 's/^/  /'
+  grep -E 'durable (warning|error)|PartitionRemoved|LeaseRenewalFailed|has not answered in' "$LOCALHOST_LOG" | cut -c1-400 | head -20 | sed 's/^/  /'
 fi
 echo "$passed passed, $failed failed"
 [ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
