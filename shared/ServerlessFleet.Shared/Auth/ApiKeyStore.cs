@@ -34,16 +34,8 @@ public sealed partial class ApiKeyStore(FleetStorage storage, TimeProvider clock
             ExpiresAt = expiresAt,
             CreatedBy = createdBy,
         };
-        try
-        {
-            await Table.AddEntityAsync(entity, ct);
-        }
-        catch (RequestFailedException e) when (e.IsConflict())
-        {
-            // A retried insert that had been stored meets its own row (the id and hash are random: nothing else can).
-            var stored = await Table.GetEntityIfExistsAsync<ApiKeyEntity>(keyId, RowKey, cancellationToken: ct);
-            if (stored is not { HasValue: true, Value: { } row } || row.SecretHash != entity.SecretHash) throw;
-        }
+        // The id and the secret's hash are random: a row with both is this insert's own, stored before a retry.
+        await Table.AddOnceAsync(entity, stored => stored.SecretHash == entity.SecretHash, ct);
         var key = entity.ToDomain();
         if (key.Scopes.Contains(Auth.Scopes.AccountOwner)) await CountAsOwnerAsync(key, ct);
         return new CreatedApiKey(key, $"{keyId}.{secret}");
@@ -96,7 +88,7 @@ public sealed partial class ApiKeyStore(FleetStorage storage, TimeProvider clock
         if (entity.RevokedAt is not null) return (before, before);
         if (before.IsActive(clock.GetUtcNow()) && before.Scopes.Contains(Auth.Scopes.AccountOwner)) await StopCountingAsOwnerAsync(before, ct);
         entity.RevokedAt = clock.GetUtcNow();
-        await Table.UpdateEntityAsync(entity, ETag.All, Azure.Data.Tables.TableUpdateMode.Replace, ct);
+        await Table.UpdateEntityAsync(entity, entity.ETag, Azure.Data.Tables.TableUpdateMode.Replace, ct);
         return (before, entity.ToDomain());
     }
 

@@ -15,18 +15,25 @@ public static class AddOnce
 
     /// <returns>The stored row's ETag.</returns>
     /// <exception cref="RequestFailedException">409 when another insert stored the row.</exception>
-    public static async Task<ETag> AddOnceAsync(this TableClient table, TableEntity entity, CancellationToken ct)
+    public static Task<ETag> AddOnceAsync(this TableClient table, TableEntity entity, CancellationToken ct)
     {
         var writeId = Guid.NewGuid().ToString("n");
         entity[WriteIdColumn] = writeId;
+        return table.AddOnceAsync(entity, stored => stored.GetString(WriteIdColumn) == writeId, ct);
+    }
+
+    /// <param name="isThisWrite">Whether the row found on a 409 is this insert's own, by something only it can carry (a random id or secret hash).</param>
+    public static async Task<ETag> AddOnceAsync<T>(this TableClient table, T entity, Func<T, bool> isThisWrite, CancellationToken ct)
+        where T : class, ITableEntity, new()
+    {
         try
         {
             return (await table.AddEntityAsync(entity, ct)).Headers.ETag ?? default;
         }
         catch (RequestFailedException e) when (e.IsConflict())
         {
-            var stored = await table.GetEntityIfExistsAsync<TableEntity>(entity.PartitionKey, entity.RowKey, cancellationToken: ct);
-            if (stored is { HasValue: true, Value: { } row } && row.GetString(WriteIdColumn) == writeId) return row.ETag;
+            var stored = await table.GetEntityIfExistsAsync<T>(entity.PartitionKey, entity.RowKey, cancellationToken: ct);
+            if (stored is { HasValue: true, Value: { } row } && isThisWrite(row)) return row.ETag;
             throw;
         }
     }
