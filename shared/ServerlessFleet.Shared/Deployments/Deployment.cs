@@ -64,8 +64,7 @@ public sealed record Deployment(
     string? RollbackOf = null,
     string? RolledBackBy = null)
 {
-    public DeploymentArtifact? ArtifactFor(string? deviceType) =>
-        deviceType is null ? null : Artifacts.FirstOrDefault(a => a.DeviceTypes.Contains(deviceType, StringComparer.Ordinal));
+    public DeploymentArtifact? ArtifactFor(string? deviceType) => DeploymentArtifact.For(Artifacts, deviceType);
 
     public string InstanceId => Orchestration.OrchestrationIds.Deployment(TenantId, Id);
 }

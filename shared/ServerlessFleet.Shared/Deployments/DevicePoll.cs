@@ -26,13 +26,14 @@ public sealed class DevicePoll(DeploymentService deployments, DeviceStore device
     {
         var settings = options.Value;
         if (request.Provides && Provided(device, request) is { Count: > 0 } provided)
-            device = (await devices.UpdateAsync(device.TenantId, device.Serial, d => AttributeUpdates.Upsert(d, provided), null, ct)).After;
+            // The row authentication just read is the first try: a poll that records what it provides costs the write alone.
+            device = (await devices.UpdateAsync(device.TenantId, device.Serial, d => AttributeUpdates.Upsert(d, provided), null, ct, known: device)).After;
         // Nothing queued: a started deployment is checked against its record, anything else costs nothing.
         if (device.Deployments.Current is null || await deployments.CurrentAsync(device, ct) is not { } slot)
             return new PollAnswer(null, PollIntervals.Next(settings, deploymentPending: device.Deployments.Waiting.Count > 0, Random.Shared, device.InvalidReports));
         var deviceType = request.DeviceType ?? device.DeviceType;
         var artifact = slot.ArtifactFor(deviceType);
-        if (artifact is null || (request.DeviceType is { } named && !artifact.DeviceTypes.Contains(named, StringComparer.Ordinal)))
+        if (artifact is null || (request.DeviceType is { } named && !artifact.Fits(named)))
         {
             await deployments.NoArtifactAsync(device with { DeviceType = deviceType }, slot.DeploymentId, ct);
             return Settled;

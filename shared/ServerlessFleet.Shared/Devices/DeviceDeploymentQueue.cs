@@ -1,7 +1,14 @@
 namespace ServerlessFleet.Shared.Devices;
 
 /// <summary>The artifact a device of a compatible type receives (a release may hold one per device type).</summary>
-public sealed record DeploymentArtifact(string Id, string Name, string Version, IReadOnlyList<string> DeviceTypes, string Sha256, long Size);
+public sealed record DeploymentArtifact(string Id, string Name, string Version, IReadOnlyList<string> DeviceTypes, string Sha256, long Size)
+{
+    public bool Fits(string deviceType) => DeviceTypes.Contains(deviceType, StringComparer.Ordinal);
+
+    /// <summary>The first of <paramref name="artifacts"/> built for <paramref name="deviceType"/>; none for a device of no known type.</summary>
+    public static DeploymentArtifact? For(IEnumerable<DeploymentArtifact>? artifacts, string? deviceType) =>
+        deviceType is null ? null : artifacts?.FirstOrDefault(a => a.Fits(deviceType));
+}
 
 /// <summary>
 /// What a device is to install, kept on the device row itself so that the device's poll is the one point read its
@@ -14,8 +21,7 @@ public sealed record DeploymentSlot(string DeploymentId, DeploymentArtifact? Art
     bool Started = false, IReadOnlyList<DeploymentArtifact>? Candidates = null)
 {
     /// <summary>The artifact for a device of <paramref name="deviceType"/>: the chosen one, or the first candidate built for that type.</summary>
-    public DeploymentArtifact? ArtifactFor(string? deviceType) => Artifact
-        ?? (deviceType is null ? null : Candidates?.FirstOrDefault(a => a.DeviceTypes.Contains(deviceType, StringComparer.Ordinal)));
+    public DeploymentArtifact? ArtifactFor(string? deviceType) => Artifact ?? DeploymentArtifact.For(Candidates, deviceType);
 }
 
 /// <summary>

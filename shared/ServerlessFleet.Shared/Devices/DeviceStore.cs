@@ -53,10 +53,11 @@ public sealed partial class DeviceStore(FleetStorage storage, TimeProvider clock
     /// <summary>
     /// Applies <paramref name="change"/> to the current device and writes it. Without <paramref name="ifMatch"/>
     /// a concurrent write makes it re-read and re-apply (a merge), with backoff, however many writers there are; the
-    /// caller never sees a precondition it did not set. With it, a changed device is a 412.
+    /// caller never sees a precondition it did not set. With it, a changed device is a 412. <paramref name="known"/>
+    /// saves the first read when the caller has just read the row.
     /// </summary>
     public async Task<(Device Before, Device After)> UpdateAsync(string tenantId, string serial, Func<Device, Device> change,
-        ETag? ifMatch, CancellationToken ct)
+        ETag? ifMatch, CancellationToken ct, Device? known = null)
     {
         var pinned = ifMatch is { } tag && tag != ETag.All ? tag : (ETag?)null;
         Device? before = null;
@@ -81,7 +82,7 @@ public sealed partial class DeviceStore(FleetStorage storage, TimeProvider clock
                     if (pinned is not null) throw FleetException.PreconditionFailed();
                     return false;
                 }
-            }, $"Device {serial}");
+            }, $"Device {serial}", known);
         return after is null ? throw FleetException.NotFound("Device", serial) : (before!, after with { ETag = written });
     }
 
