@@ -13,10 +13,6 @@ public sealed class Auditor(AuditLog log, IHttpContextAccessor accessor)
         return new Actor(Caller.From(context).Principal, RequestId.Get(context));
     }
 
-    public Task RecordAsync(string action, string objectType, string objectId, object? before, object? after, CancellationToken ct)
-    {
-        var context = accessor.HttpContext ?? throw new InvalidOperationException("Auditing needs a request.");
-        var caller = Caller.From(context);
-        return log.RecordAsync(caller.TenantId, caller.KeyId, action, objectType, objectId, before, after, RequestId.Get(context), ct);
-    }
+    public Task RecordAsync(string action, string objectType, string objectId, object? before, object? after, CancellationToken ct) =>
+        log.RecordAsync(Actor(), action, objectType, objectId, before, after, ct);
 }

@@ -17,6 +17,5 @@ public sealed record DeviceCaller(DevicePrincipal Principal)
     internal static DeviceCaller? Find(HttpContext context) => context.Items.TryGetValue(ItemKey, out var caller) ? caller as DeviceCaller : null;
 
     public static ValueTask<DeviceCaller?> BindAsync(HttpContext context, ParameterInfo parameter) =>
-        ValueTask.FromResult<DeviceCaller?>(context.Items.TryGetValue(ItemKey, out var caller) && caller is DeviceCaller c
-            ? c : throw new InvalidOperationException($"'{parameter.Name}' needs a device function (RequireDevice)."));
+        ValueTask.FromResult<DeviceCaller?>(Find(context) ?? throw new InvalidOperationException($"'{parameter.Name}' needs a device function (RequireDevice)."));
 }

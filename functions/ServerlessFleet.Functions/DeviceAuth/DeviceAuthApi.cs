@@ -87,11 +87,11 @@ public static class DeviceAuthApi
         return TypedResults.Ok(pages.Respond(context, page.Map(AuthSetResponse.From)));
     }
 
-    private static async Task<Ok<CountResponse>> CountAsync(string? status, Caller caller, DeviceAdmission admission, CancellationToken ct)
+    private static async Task<Ok<CountResponse>> CountAsync(string? status, Caller caller, DeviceStore devices, CancellationToken ct)
     {
         if (status is not null && !DeviceStatuses.All.Contains(status))
             throw FleetException.Validation("status", "status is noauth, pending, accepted, rejected, preauthorized or decommissioned.");
-        return TypedResults.Ok(new CountResponse(await admission.CountAsync(caller.TenantId, status, ct)));
+        return TypedResults.Ok(new CountResponse(await devices.CountAsync(caller.TenantId, status, ct)));
     }
 
     private static async Task<Created<AuthSetResponse>> PreauthorizeAsync(PreauthorizeRequest request, AdmissionControl control, Auditor audit, CancellationToken ct) =>

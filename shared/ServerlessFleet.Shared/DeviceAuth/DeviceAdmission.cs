@@ -107,9 +107,6 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceStore devices, D
         return TablePager.ReadAsync<TableEntity, AuthSet>(AuthSets, filter, page, FromEntity, ct);
     }
 
-    /// <summary>Devices per admission status.</summary>
-    public Task<int> CountAsync(string tenantId, string? status, CancellationToken ct) => devices.CountAsync(tenantId, status, ct);
-
     /// <summary>Revokes one token: the device must authenticate again.</summary>
     public async Task RevokeTokenAsync(string tenantId, string jti, CancellationToken ct)
     {
@@ -143,7 +140,7 @@ public sealed class DeviceAdmission(FleetStorage storage, DeviceStore devices, D
     private async Task EnsureCapacityAsync(Tenant tenant, Device? device, CancellationToken ct)
     {
         if (tenant.MaxDevices is not { } max || device?.Status == DeviceStatuses.Accepted) return;
-        if (await CountAsync(tenant.TenantId, DeviceStatuses.Accepted, ct) >= max)
+        if (await devices.CountAsync(tenant.TenantId, DeviceStatuses.Accepted, ct) >= max)
             throw new FleetException(ErrorCategory.Unprocessable, $"The tenant's limit of {max} accepted devices is reached.");
     }
 
