@@ -52,9 +52,9 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         {
             workerUri = await currentWorker(WorkerStartWait);
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException or WorkerGoneException)
         {
-            log.Host($"{function.Name}: no worker answered within {WorkerStartWait.TotalSeconds:0} s.");
+            log.Host($"{function.Name}: no worker took the request within {WorkerStartWait.TotalSeconds:0} s ({e.Message}).");
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             context.Response.Headers.RetryAfter = "5";
             await context.Response.WriteAsJsonAsync(new { type = "service_unavailable", message = "The app's worker is starting again; retry shortly.", requestId = RequestIdOf(context) });

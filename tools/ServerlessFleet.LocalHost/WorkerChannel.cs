@@ -55,16 +55,18 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase, IF
         if (http is null)
         {
             // The worker listens on localhost; loopback by address avoids a name lookup per request.
-            http = ListeningAsync(new UriBuilder(Capabilities["HttpUri"]) { Host = "127.0.0.1" }.Uri);
+            http = ListeningAsync(new UriBuilder(Capabilities["HttpUri"]) { Host = "127.0.0.1" }.Uri, worker);
             _http = (worker, http);
         }
         return await http.WaitAsync(wait);
     }
 
-    private static async Task<Uri> ListeningAsync(Uri uri)
+    /// <summary>Probes until the worker's server takes a connection, for as long as that worker is the current one.</summary>
+    private async Task<Uri> ListeningAsync(Uri uri, Task worker)
     {
         for (var delay = 10; ; delay = Math.Min(delay * 2, 200))
         {
+            if (Loaded != worker) throw new WorkerGoneException("The worker exited before its HTTP server listened.");
             try
             {
                 using var probe = new System.Net.Sockets.TcpClient();

@@ -83,6 +83,7 @@ public sealed class Simulation(SimulationOptions options)
     public Task<string?> Started => _started.Task;
 
     private RetryingHandler? _deviceRetries;
+    private HttpClient? _devicesHttp;
     private RetryingHandler? _operatorRetries;
 
     /// <summary>Requests sent again so far after a failure (refused, timed out, 5xx, 429), by devices and the operator.</summary>
@@ -95,7 +96,7 @@ public sealed class Simulation(SimulationOptions options)
         // away. Attempts are timed one by one underneath; the run's own end (duration, scenario over) is the only limit.
         _deviceRetries = new RetryingHandler(new MeasuringHandler(Measurements), TimeProvider.System, new Random(options.Seed));
         _operatorRetries = new RetryingHandler(new SocketsHttpHandler(), TimeProvider.System, new Random(options.Seed + 1));
-        using var devicesHttp = new HttpClient(_deviceRetries) { BaseAddress = options.BaseUrl, Timeout = Timeout.InfiniteTimeSpan };
+        using var devicesHttp = _devicesHttp = new HttpClient(_deviceRetries) { BaseAddress = options.BaseUrl, Timeout = Timeout.InfiniteTimeSpan };
         using var operatorHttp = new HttpClient(_operatorRetries) { BaseAddress = options.BaseUrl, Timeout = Timeout.InfiniteTimeSpan };
         operatorHttp.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.ApiKey);
         var run = $"{options.Prefix}-{started:HHmmss}{options.Seed & 0xffff:x4}";
@@ -296,10 +297,10 @@ public sealed class Simulation(SimulationOptions options)
             await device.DownloadAsync(artifact, Stream.Null, stop);
             return;
         }
-        using var http = new HttpClient(new RetryingHandler(new MeasuringHandler(Measurements), TimeProvider.System, new Random(options.Seed)));
+        // The devices' own client: its retries and outages count with theirs, and its connections are reused.
         using var first = new HttpRequestMessage(HttpMethod.Get, artifact.Uri);
         first.Headers.Range = new RangeHeaderValue(0, 0);
-        using var response = await http.SendAsync(first, stop);
+        using var response = await _devicesHttp!.SendAsync(first, stop);
         response.EnsureSuccessStatusCode();
     }
 
