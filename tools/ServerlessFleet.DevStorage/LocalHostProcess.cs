@@ -38,8 +38,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
     public static string HostBuildOfThisRun() => Path.Combine(BuildOutput("tools/ServerlessFleet.LocalHost", "ServerlessFleet.LocalHost"), "ServerlessFleet.LocalHost.dll");
 
     /// <param name="settings">App settings in configuration form (<c>Fleet:BootstrapKey</c>); the worker gets them as environment variables.</param>
+    /// <param name="port">The port to serve on: a host started again where its clients know it; a free one when 0.</param>
     public static async Task<LocalHostProcess> StartAsync(string appDirectory, IReadOnlyDictionary<string, string?> settings, TimeSpan? startTimeout = null,
-        string? hostBuild = null)
+        string? hostBuild = null, int port = 0)
     {
         var hostDll = hostBuild ?? HostBuildOfThisRun();
         if (!File.Exists(hostDll)) throw new InvalidOperationException($"The local host is not built at {hostDll}; build the solution first.");
@@ -47,7 +48,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
         {
             // Port 0: the host binds a free port itself and names it when it has started. A port chosen here and bound
             // seconds later can be taken in between by anything else on the machine.
-            ArgumentList = { hostDll, "--app", appDirectory, "--port", "0" },
+            ArgumentList = { hostDll, "--app", appDirectory, "--port", port.ToString() },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

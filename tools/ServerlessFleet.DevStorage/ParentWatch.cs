@@ -5,7 +5,7 @@ namespace ServerlessFleet.DevStorage;
 /// <summary>
 /// Starts a helper process (Azurite, the local host) so that it ends with the process that started it, however that
 /// one ends: a test run's process is often killed outright at the end, before any exit handler could stop what it
-/// started. A small shell stays beside the helper, passes SIGTERM and SIGINT on, and stops the helper once its starter
+/// started. A small shell stays beside the helper, passes SIGTERM and SIGINT on (each as itself), and stops the helper once its starter
 /// is gone; the shell's exit code is the helper's. The shell leads a process group of its own, so
 /// <see cref="Kill"/> ends the shell, the helper and the helper's own children at once.
 /// </summary>
@@ -16,7 +16,8 @@ public static class ParentWatch
         starter=$1; shift
         "$@" &
         helper=$!
-        trap 'kill -TERM "$helper" 2>/dev/null' TERM INT
+        trap 'kill -TERM "$helper" 2>/dev/null' TERM
+        trap 'kill -INT "$helper" 2>/dev/null' INT
         while kill -0 "$starter" 2>/dev/null && kill -0 "$helper" 2>/dev/null; do sleep 1 & wait $!; done
         kill -TERM "$helper" 2>/dev/null
         wait "$helper"

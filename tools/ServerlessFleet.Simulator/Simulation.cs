@@ -26,6 +26,9 @@ public sealed record SimulationOptions
     /// <summary>How long each phase of the rollout but the last is watched before the next one starts.</summary>
     public double SoakMinutes { get; init; }
     public string? Action { get; init; }
+    /// <summary>Devices the action releases at a time (all at once when null), with <see cref="ActionBatchDelaySeconds"/> between batches.</summary>
+    public int? ActionBatchSize { get; init; }
+    public double ActionBatchDelaySeconds { get; init; }
     /// <summary>Download and verify every artifact; false checks the link only (its first byte), for fleets too large to download for.</summary>
     public bool DownloadArtifacts { get; init; } = true;
     public string Prefix { get; init; } = "sim";
@@ -77,6 +80,7 @@ public sealed class Simulation(SimulationOptions options)
     public const string DeviceType = "sim-board";
     public Measurements Measurements { get; } = new();
     public SimulationCounters Counters { get; } = new();
+    public Acknowledgements Acknowledged { get; } = new();
     private readonly TaskCompletionSource<string?> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes once every device is onboarded and the rollout (if any) is created, with the deployment's id.</summary>
@@ -103,7 +107,7 @@ public sealed class Simulation(SimulationOptions options)
 
         var devices = await OnboardAsync(operatorHttp, devicesHttp, run, ct);
         var deployment = options.Rollout ? await StartRolloutAsync(operatorHttp, devices, run, ct) : null;
-        var action = options.Action is { } type ? await StartActionAsync(operatorHttp, devices, type, ct) : null;
+        var action = options.Action is { } type ? await StartActionAsync(operatorHttp, devices, type, run, ct) : null;
         _started.TrySetResult(deployment);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -157,15 +161,15 @@ public sealed class Simulation(SimulationOptions options)
             { new StringContent($"{options.Prefix}-fw"), "name" }, { new StringContent(run), "version" }, { new StringContent("firmware"), "kind" },
             { new StringContent(DeviceType), "deviceTypesCompatible" }, { file, "file", "firmware.img" },
         };
-        (await operatorHttp.PostAsync("/api/v1/artifacts", form, ct)).EnsureSuccessStatusCode();
+        (await operatorHttp.SendAsync(Creating(HttpMethod.Post, "/api/v1/artifacts", form, $"{run}-artifact"), ct)).EnsureSuccessStatusCode();
         var phases = Math.Clamp(options.Phases, 1, devices.Count);
         var perPhase = devices.Count / phases;
-        var created = await operatorHttp.PostAsJsonAsync("/api/v1/deployments", new
+        var created = await operatorHttp.SendAsync(Creating(HttpMethod.Post, "/api/v1/deployments", JsonContent.Create(new
         {
             name = $"{run} rollout", release = new { name = $"{options.Prefix}-fw", version = run }, target = new { devices = devices.Select(d => d.Serial) },
             phases = Enumerable.Range(0, phases).Select(p => p < phases - 1 ? (object)new { batchSize = perPhase, soakMinutes = options.SoakMinutes } : new { }).ToList(),
             policy = new { healthGate = HealthGatePolicy() },
-        }, ct);
+        }), $"{run}-rollout"), ct);
         created.EnsureSuccessStatusCode();
         return (await created.Content.ReadFromJsonAsync<JsonObject>(ct))!["id"]!.GetValue<string>();
     }
@@ -183,16 +187,29 @@ public sealed class Simulation(SimulationOptions options)
         };
     }
 
-    private static async Task<string> StartActionAsync(HttpClient operatorHttp, IReadOnlyList<FleetDeviceClient> devices, string type, CancellationToken ct)
+    private async Task<string> StartActionAsync(HttpClient operatorHttp, IReadOnlyList<FleetDeviceClient> devices, string type, string run, CancellationToken ct)
     {
         var ids = new List<string>();
-        foreach (var chunk in devices.Chunk(500))
+        var rollout = options.ActionBatchSize is { } size ? new { batchSize = size, batchDelaySeconds = options.ActionBatchDelaySeconds } : null;
+        foreach (var (chunk, n) in devices.Chunk(500).Select((c, n) => (c, n)))
         {
-            var created = await operatorHttp.PostAsJsonAsync("/api/v1/actions", new { type, devices = chunk.Select(d => d.Serial) }, ct);
+            var created = await operatorHttp.SendAsync(Creating(HttpMethod.Post, "/api/v1/actions",
+                JsonContent.Create(new { type, devices = chunk.Select(d => d.Serial), rollout }), $"{run}-action-{n}"), ct);
             created.EnsureSuccessStatusCode();
             ids.Add((await created.Content.ReadFromJsonAsync<JsonObject>(ct))!["id"]!.GetValue<string>());
         }
         return ids[0];
+    }
+
+    /// <summary>
+    /// A request that creates work, with an idempotency key: an answer lost to an outage makes the retrying handler send
+    /// it again, and the server must then answer with what the first one created instead of creating it twice.
+    /// </summary>
+    private static HttpRequestMessage Creating(HttpMethod method, string path, HttpContent content, string idempotencyKey)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return request;
     }
 
     /// <summary>Until the rollout and the action are over (or the duration ends).</summary>
@@ -231,6 +248,7 @@ public sealed class Simulation(SimulationOptions options)
             {
                 var poll = await device.PollAsync(installed, stop);
                 serverSaid = options.HonourPollAfter ? poll.PollAfter : null;
+                if (poll.Deployment is { } offered) Acknowledged.Record(device.Serial, AcknowledgedKind.Offered, offered.DeploymentId);
                 if (poll.Deployment is { } offer && handled.Add(offer.DeploymentId))
                 {
                     var outcome = DeviceBehaviour.Choose(random, options.FailurePercent, options.SilencePercent);
@@ -243,7 +261,9 @@ public sealed class Simulation(SimulationOptions options)
                 }
                 foreach (var action in poll.HasNewActions(afterSeq) ? await device.GetActionsAsync(afterSeq, stop) : [])
                 {
+                    Acknowledged.Record(device.Serial, AcknowledgedKind.Delivered, action.ActionId, $"{action.Seq}");
                     await device.ReportActionResultAsync(action.ActionId, succeeded: true, $"{action.Type} done", stop);
+                    Acknowledged.Record(device.Serial, AcknowledgedKind.Confirmed, action.ActionId);
                     afterSeq = Math.Max(afterSeq, action.Seq);
                     Counters.Confirm();
                 }
@@ -280,6 +300,7 @@ public sealed class Simulation(SimulationOptions options)
             try
             {
                 await device.ReportStatusAsync(offer.DeploymentId, status, ct: stop);
+                Acknowledged.Record(device.Serial, AcknowledgedKind.StatusReported, offer.DeploymentId, status);
             }
             catch (FleetApiException e) when (e.Status == System.Net.HttpStatusCode.Conflict)
             {

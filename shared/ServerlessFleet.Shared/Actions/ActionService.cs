@@ -120,7 +120,8 @@ public sealed class ActionService(ActionStore actions, DeviceInbox inbox, FleetS
                 : r with { Status = status, FailedAt = now, Result = detail, Seq = seq };
         }, ct) ?? throw FleetException.NotFound("Action", actionId);
         await inbox.SetStatusAsync(tenantId, serial, seq, updated.Status, ct);
-        if (updated.SucceededAt == now || updated.FailedAt == now)
+        // Repeated too: the timeline entry may be what the first call lost, and the timeline records it once.
+        if (updated.Status == status)
             await timeline.AppendAsync(tenantId, serial, Devices.TimelineDecisions.Action, actionId, Devices.TimelineDecisions.Confirmed,
                 $"the device confirmed {updated.Status}{(detail is null ? "" : $": {detail}")}", ct);
         return updated;

@@ -91,9 +91,10 @@ public sealed class DeploymentService(DeploymentStore store, DeviceStore devices
         }
         DeviceDeployment? finished = null;
         DeviceDeployment? retried = null;
+        DeviceDeployment? repeatedFinal = null;
         await UpdateRecordAsync(device.TenantId, deploymentId, device.Serial, r =>
         {
-            (finished, retried) = (null, null);
+            (finished, retried, repeatedFinal) = (null, null, null);
             switch (DeviceDeploymentStatuses.Check(r.Status, status))
             {
                 case DeviceDeploymentStatuses.Verdict.Closed:
@@ -102,6 +103,7 @@ public sealed class DeploymentService(DeploymentStore store, DeviceStore devices
                 case DeviceDeploymentStatuses.Verdict.Invalid:
                     throw FleetException.Validation("status", $"A device cannot go from {r.Status} to {status}.");
                 case DeviceDeploymentStatuses.Verdict.Repeat:
+                    repeatedFinal = DeviceDeploymentStatuses.IsFinal(r.Status) ? r : null;
                     return substate is null || substate == r.Substate || DeviceDeploymentStatuses.IsFinal(r.Status) ? null
                         : r with { Substate = substate, LastReportAt = now };
             }
@@ -118,26 +120,32 @@ public sealed class DeploymentService(DeploymentStore store, DeviceStore devices
         if (finished is not null)
         {
             var installed = slot?.ArtifactFor(finished.DeviceType ?? device.DeviceType);
-            var runs = installed is null ? "the deployment's release" : $"{installed.Name} {installed.Version}";
             await Task.WhenAll(
                 LeaveDeviceAsync(device.TenantId, device.Serial, deploymentId, ct, device, DeviceDeploymentStatuses.IsSuccessful(finished.Status) ? installed : null),
-                timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, finished.Status switch
-            {
-                DeviceDeploymentStatuses.Success => TimelineDecisions.Installed,
-                DeviceDeploymentStatuses.AlreadyInstalled => TimelineDecisions.Skipped,
-                _ => TimelineDecisions.Failed,
-            }, finished.Status switch
-            {
-                DeviceDeploymentStatuses.Success => $"reported success: runs {runs}",
-                DeviceDeploymentStatuses.AlreadyInstalled => $"already installed: the device runs {runs}",
-                _ => $"reported failure{(substate is null ? "" : $": {substate}")}; no retries left",
-            }, ct));
+                RecordFinishAsync(device, deploymentId, finished, installed, substate, ct));
+        }
+        else if (repeatedFinal is not null)
+        {
+            // The device repeats a final report whose answer it did not get: the timeline entry of the first may be what was lost.
+            await RecordFinishAsync(device, deploymentId, repeatedFinal, slot?.ArtifactFor(repeatedFinal.DeviceType ?? device.DeviceType), substate, ct);
         }
         else if (retried is { } again)
             await timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, TimelineDecisions.Retried,
-                $"reported failure{(substate is null ? "" : $": {substate}")}; offered again (attempt {again.Attempts} of {slot!.Retries + 1})", ct);
+                $"reported failure{(substate is null ? "" : $": {substate}")}; offered again (attempt {again.Attempts} of {slot!.Retries + 1})", ct, again.Attempts);
         else if (slot is { Started: false })
             await devices.ChangeDeploymentsAsync(device.TenantId, device.Serial, d => d.Deployments.MarkStarted(deploymentId), ct, device);
+    }
+
+    private Task RecordFinishAsync(Device device, string deploymentId, DeviceDeployment finished, DeploymentArtifact? installed, string? substate, CancellationToken ct)
+    {
+        var runs = installed is null ? "the deployment's release" : $"{installed.Name} {installed.Version}";
+        var (decision, reason) = finished.Status switch
+        {
+            DeviceDeploymentStatuses.Success => (TimelineDecisions.Installed, $"reported success: runs {runs}"),
+            DeviceDeploymentStatuses.AlreadyInstalled => (TimelineDecisions.Skipped, $"already installed: the device runs {runs}"),
+            _ => (TimelineDecisions.Failed, $"reported failure{(substate is null ? "" : $": {substate}")}; no retries left"),
+        };
+        return timeline.AppendAsync(device.TenantId, device.Serial, TimelineDecisions.Deployment, deploymentId, decision, reason, ct);
     }
 
     /// <summary>
@@ -209,7 +217,8 @@ public sealed class DeploymentService(DeploymentStore store, DeviceStore devices
             if (changed is not null)
                 await timeline.AppendAsync(deployment.TenantId, record.Serial, TimelineDecisions.Deployment, deployment.Id,
                     failed ? TimelineDecisions.TimedOut : TimelineDecisions.Retried,
-                    failed ? $"no final report within {minutes:0.##} min; failed" : $"no final report within {minutes:0.##} min; offered again (attempt {changed.Attempts})", token);
+                    failed ? $"no final report within {minutes:0.##} min; failed" : $"no final report within {minutes:0.##} min; offered again (attempt {changed.Attempts})", token,
+                    failed ? 0 : changed.Attempts);
         });
         return late.Count;
     }
