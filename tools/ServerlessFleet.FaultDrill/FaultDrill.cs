@@ -67,7 +67,7 @@ public sealed partial class FaultDrill(FaultDrillOptions options)
             options.Say($"Rollout {summary.DeploymentStatus}, action {summary.ActionStatus}; auditing what the devices were told.");
             using var api = OperatorClient(ownerKey);
             var (recorded, lost, duplicates) = await new DrillAudit(api).RunAsync(_simulation.Acknowledged.All, summary.DeploymentId!, summary.ActionId!, ct);
-            var acknowledged = _simulation.Acknowledged.All.GroupBy(a => a.Kind).ToDictionary(g => $"{g.Key}", g => g.Count());
+            var acknowledged = _simulation.Acknowledged.All.GroupBy(a => a.Kind).OrderBy(g => g.Key).ToDictionary(g => Label(g.Key), g => g.Count());
             return new DrillReport(options.Devices, clock.Elapsed.TotalSeconds, _faults, summary.RequestsRetried, summary.LongestOutageSeconds,
                 summary.DeploymentStatus ?? "", summary.ActionStatus ?? "", acknowledged, recorded, lost, duplicates);
         }
@@ -78,6 +78,14 @@ public sealed partial class FaultDrill(FaultDrillOptions options)
             if (options.DataFolder is null) Directory.Delete(data, recursive: true);
         }
     }
+
+    private static string Label(AcknowledgedKind kind) => kind switch
+    {
+        AcknowledgedKind.Offered => "offers",
+        AcknowledgedKind.StatusReported => "status reports",
+        AcknowledgedKind.Delivered => "commands found in inboxes",
+        _ => "confirmations",
+    };
 
     /// <summary>Waits for answers given since the last recovery, strikes, and waits until the API answers healthy again.</summary>
     private async Task StrikeAsync(string fault, Func<CancellationToken, Task> strike, CancellationToken ct)

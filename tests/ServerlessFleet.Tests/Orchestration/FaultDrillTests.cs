@@ -27,6 +27,6 @@ public sealed class FaultDrillTests(ITestOutputHelper output)
         // Each fault struck work in flight, and the devices rode out the outages by retrying.
         Assert.All(report.Faults, f => Assert.True(f.AcknowledgedBefore > 0 && f.OutageSeconds > 0, report.ToString()));
         Assert.True(report.RequestsRetried > 0, report.ToString());
-        Assert.Equal(12, report.Acknowledged["Confirmed"]);
+        Assert.Equal(12, report.Acknowledged["confirmations"]);
     }
 }
