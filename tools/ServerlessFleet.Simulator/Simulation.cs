@@ -113,9 +113,12 @@ public sealed class Simulation(SimulationOptions options)
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         stop.CancelAfter(options.Duration);
         var fleet = devices.Select((d, i) => RunDeviceAsync(d, new Random(options.Seed + i), stop.Token)).ToList();
+        // With a scenario, the run ends when it is over; without one, the devices run for the whole duration.
         if (deployment is not null || action is not null)
+        {
             await WaitOverAsync(operatorHttp, deployment, action, stop);
-        await stop.CancelAsync();
+            await stop.CancelAsync();
+        }
         await Task.WhenAll(fleet);
 
         var rollout = deployment is null ? null : await operatorHttp.GetFromJsonAsync<JsonObject>($"/api/v1/deployments/{deployment}", CancellationToken.None);

@@ -38,6 +38,11 @@ public static class ActionsApi
     public static Task<IResult> CreateAction([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/actions")] HttpRequest req,
         [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
+    [Function("ListActions"), Tags("Device actions"), RequireScope(Scopes.FleetRead), HandledBy(nameof(ListAsync))]
+    [EndpointSummary("Actions, oldest first, each with its progress; filter status")]
+    public static Task<IResult> ListActions([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/actions")] HttpRequest req) =>
+        FunctionHandlers.RunAsync(req);
+
     [Function("GetAction"), Tags("Device actions"), RequireScope(Scopes.FleetRead), HandledBy(nameof(GetAsync))]
     [EndpointSummary("Status and progress of an action")]
     public static Task<IResult> GetAction([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/v1/actions/{id}")] HttpRequest req) =>
@@ -83,6 +88,15 @@ public static class ActionsApi
     {
         var (action, progress) = await creation.CreateAsync(request, audit.Actor(), orchestrations, ct);
         return TypedResults.Accepted($"/api/v1/actions/{action.Id}", Response(action, progress));
+    }
+
+    private static async Task<Ok<PagedResponse<ActionResponse>>> ListAsync(HttpContext context, [AsParameters] PagingQuery paging, string? status, Caller caller,
+        Paging pages, ActionStore store, CancellationToken ct)
+    {
+        if (status is not null && !ActionStatuses.All.Contains(status))
+            throw FleetException.Validation("status", $"status is one of {string.Join(", ", ActionStatuses.All)}.");
+        var page = await store.ListAsync(caller.TenantId, status, pages.Parse(context, paging), ct);
+        return TypedResults.Ok(pages.Respond(context, page.Map(s => Response(s.Action, s.Progress))));
     }
 
     private static async Task<Ok<ActionResponse>> GetAsync(string id, Caller caller, ActionStore store, CancellationToken ct)

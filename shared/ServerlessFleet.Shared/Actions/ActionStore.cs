@@ -95,6 +95,15 @@ public sealed class ActionStore(FleetStorage storage, TimeProvider clock)
         return records;
     }
 
+    /// <summary>The tenant's actions, oldest first (ids are time-ordered), each with its progress; optionally of one status.</summary>
+    public async Task<ListPage<ActionSummary>> ListAsync(string tenantId, string? status, PageRequest page, CancellationToken ct)
+    {
+        var actions = await TablePager.ReadAsync<TableEntity, DeviceAction>(Actions,
+            TableFilters.And(TableFilters.PartitionEquals(tenantId), status is null ? null : $"Status eq {TableFilters.Quote(status)}"), page, FromEntity, ct);
+        var summaries = await Task.WhenAll(actions.Items.Select(async a => new ActionSummary(a, await ProgressAsync(tenantId, a.Id, ct))));
+        return new ListPage<ActionSummary>(summaries, actions.Next, actions.Previous);
+    }
+
     public async Task<ActionProgress> ProgressAsync(string tenantId, string actionId, CancellationToken ct)
     {
         var counts = await Counters.ReadAsync(RecordPartitions.All(RecordScope(tenantId, actionId)), ct);

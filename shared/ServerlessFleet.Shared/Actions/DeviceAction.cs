@@ -12,6 +12,8 @@ public static class ActionStatuses
     public const string PartiallyFailed = "partially_failed";
     public const string Canceled = "canceled";
 
+    public static readonly IReadOnlyList<string> All = [Pending, Running, Paused, Succeeded, Failed, PartiallyFailed, Canceled];
+
     public static bool IsFinal(string status) => status is Succeeded or Failed or PartiallyFailed or Canceled;
 }
 
@@ -59,6 +61,9 @@ public sealed record DeviceActionRecord(
     DateTimeOffset? CanceledAt,
     string? Result,
     Azure.ETag ETag = default);
+
+/// <summary>An action with where its devices are.</summary>
+public sealed record ActionSummary(DeviceAction Action, ActionProgress Progress);
 
 public sealed record ActionProgress(int Total, int Delivered, int Succeeded, int Failed, int TimedOut, int Canceled)
 {
