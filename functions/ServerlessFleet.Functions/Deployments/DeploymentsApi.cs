@@ -60,6 +60,11 @@ public static class DeploymentsApi
     public static Task<IResult> AbortDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:abort")] HttpRequest req,
         [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
 
+    [Function("RollBackDeployment"), Tags("Deployments"), RequireScope(Scopes.FleetDeploy), HandledBy(nameof(RollBackAsync))]
+    [EndpointSummary("Roll a finished or aborted deployment back: the release named (or the policy's rollback release) to the devices that installed it")]
+    public static Task<IResult> RollBackDeployment([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/{id}:rollback")] HttpRequest req,
+        [DurableClient] DurableTaskClient durable) => FunctionHandlers.RunAsync(req, durable);
+
     [Function("GetDeploymentStatistics"), Tags("Deployments"), RequireScope(Scopes.FleetRead), HandledBy(nameof(StatisticsAsync))]
     [EndpointSummary("Statistics of up to 100 deployments by id")]
     public static Task<IResult> GetDeploymentStatistics([HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/v1/deployments/statistics")] HttpRequest req) =>
@@ -118,6 +123,13 @@ public static class DeploymentsApi
         var (deployment, statistics, applied) = await control.SendAsync(audit.Actor(), id, method.Name, orchestrations, ct);
         var response = DeploymentResponse.From(deployment, statistics);
         return applied ? TypedResults.Ok(response) : TypedResults.Accepted($"/api/v1/deployments/{id}", response);
+    }
+
+    private static async Task<Accepted<DeploymentResponse>> RollBackAsync(string id, RollbackRequest request, Auditor audit, DeploymentCreation creation,
+        Orchestrations orchestrations, CancellationToken ct)
+    {
+        var created = await creation.RollBackAsync(audit.Actor(), id, request, orchestrations, ct);
+        return TypedResults.Accepted($"/api/v1/deployments/{created.Deployment.Id}", DeploymentResponse.From(created.Deployment, created.Statistics));
     }
 
     private static async Task<Ok<IReadOnlyList<DeploymentStatisticsResponse>>> StatisticsAsync(StatisticsRequest request, Caller caller, DeploymentStore store,

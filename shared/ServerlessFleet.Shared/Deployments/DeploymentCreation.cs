@@ -74,10 +74,12 @@ public sealed class DeploymentCreation(DeploymentStore store, ArtifactStore arti
     /// deployment's, so a repeat (an activity retried) finds the same deployment and orchestration. Null when the policy
     /// has no rollback or no device installed the release.
     /// </summary>
-    public async Task<string?> RollBackAsync(string tenantId, string deploymentId, IOrchestrationStarter orchestrations, CancellationToken ct)
+    /// <param name="release">The release to roll back to; the policy's rollback release when null.</param>
+    public async Task<string?> RollBackAsync(string tenantId, string deploymentId, IOrchestrationStarter orchestrations, CancellationToken ct,
+        RollbackTarget? release = null)
     {
         var original = await store.GetAsync(tenantId, deploymentId, ct);
-        if (original.Policy.Rollback is not { } target) return null;
+        if ((release ?? original.Policy.Rollback) is not { } target) return null;
         var id = RollbackId(original.Id);
         var installed = (await store.RecordsAsync(tenantId, deploymentId, $"Status eq '{DeviceDeploymentStatuses.Success}'", ct)).Select(r => r.Serial).ToList();
         if (installed.Count == 0) return null;
@@ -97,6 +99,24 @@ public sealed class DeploymentCreation(DeploymentStore store, ArtifactStore arti
         }
         await store.SetRolledBackByAsync(tenantId, original.Id, id, ct);
         return id;
+    }
+
+    /// <summary>
+    /// An operator rolling back a finished or aborted deployment: the release named (or the policy's rollback release)
+    /// to exactly the devices that installed it, linked as the automatic rollback is. A repeat answers with the same rollback.
+    /// </summary>
+    public async Task<DeploymentCreated> RollBackAsync(Actor actor, string deploymentId, RollbackRequest? request, IOrchestrationStarter orchestrations, CancellationToken ct)
+    {
+        var original = await store.GetAsync(actor.TenantId, deploymentId, ct);
+        if (DeploymentStatuses.IsActive(original.Status)) throw FleetException.Conflict($"The deployment is {original.Status}; abort it before rolling it back.");
+        var named = request is { Release: not null } or { ArtifactId: not null } ? new RollbackTarget(request.Release?.Name, request.Release?.Version, request.ArtifactId) : null;
+        if ((named ?? original.Policy.Rollback) is null)
+            throw FleetException.Validation("release", "Name the release to roll back to (release {name, version} or artifactId): the deployment's policy names none.");
+        var id = await RollBackAsync(actor.TenantId, deploymentId, orchestrations, ct, named)
+                 ?? throw FleetException.Conflict("No device installed this deployment's release: there is nothing to roll back.");
+        await audit.RecordAsync(actor, "deployment.rollback", "deployment", deploymentId, null, new { rollback = id }, ct);
+        var rollback = await store.GetAsync(actor.TenantId, id, ct);
+        return new DeploymentCreated(rollback, await store.StatisticsAsync(actor.TenantId, id, rollback.Phases.Count, ct));
     }
 
     private Task<IReadOnlyList<TargetDevice>> TargetDevicesAsync(string tenantId, DeploymentTarget target, CancellationToken ct) =>

@@ -9,8 +9,8 @@ namespace ServerlessFleet.Tests.OperatorConsole;
 
 /// <summary>
 /// The operator console in a real browser, through the local host and Azurite, with simulated devices polling: sign in
-/// with a key, see the fleet, upload a release, roll it out to three devices and watch it finish, pause and resume a
-/// bulk action, and see the API's errors and a refused key.
+/// with a key, admit a device, upload a release, roll it out to three devices and watch it finish, roll it back, pause
+/// and resume a bulk action, and see the API's errors and a refused key.
 /// </summary>
 public sealed class ConsoleTests
 {
@@ -30,6 +30,11 @@ public sealed class ConsoleTests
         var fleet = simulation.RunAsync(stop.Token);
         await simulation.Started;
         var serials = await SerialsAsync(tenant);
+        // The release the fleet runs today, to roll back to.
+        using (var owner = tenant.OwnerClient())
+        using (var file = new MemoryStream(new byte[16 * 1024]))
+            await (await owner.PostAsync("/api/v1/artifacts", Artifacts.ArtifactUploads.Form("console-fw", "1.0.0", file, "firmware", Simulation.DeviceType)))
+                .AssertStatusAsync(HttpStatusCode.Created);
         // A device no one has admitted yet asks to join.
         var newcomer = await TestDevices.NewAsync(tenant, serial: "console-newcomer");
         Assert.Equal(HttpStatusCode.Unauthorized, (await newcomer.AuthenticateAsync()).Status);
@@ -74,6 +79,14 @@ public sealed class ConsoleTests
         var error = page.GetByRole(AriaRole.Alert);
         await Assertions.Expect(error).ToContainTextAsync("409 conflict");
         await Assertions.Expect(error).ToContainTextAsync("Request id");
+
+        // Rolled back to the release before, confirmed first: the devices that installed it install that one.
+        await page.GetByLabel("Release to roll back to").SelectOptionAsync(new SelectOptionValue { Label = "console-fw 1.0.0" });
+        await page.GetByRole(AriaRole.Button, new() { Name = "Roll back…" }).ClickAsync();
+        await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Confirm" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Deployment rollback of console rollout" })).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("main p .status").First).ToHaveTextAsync("finished", new() { Timeout = (float)Patience.TotalMilliseconds });
+        await Assertions.Expect(page.GetByRole(AriaRole.Progressbar, new() { Name = "All devices" })).ToHaveAttributeAsync("aria-valuenow", "3");
 
         // A device: its release and the decisions behind it.
         await page.GetByRole(AriaRole.Link, new() { Name = serials[0] }).ClickAsync();

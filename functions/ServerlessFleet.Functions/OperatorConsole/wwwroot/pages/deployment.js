@@ -1,5 +1,5 @@
 import { api, query } from '../api.js';
-import { command, h, progress, status, table, when } from '../ui.js';
+import { command, confirmed, field, h, progress, showError, status, table, when } from '../ui.js';
 
 const final = ['finished', 'aborted'];
 
@@ -14,8 +14,30 @@ export async function render(id, { every }) {
   }
   const first = await refresh();
   if (!final.includes(first.status)) every(2000, () => refresh().catch(() => {}));
+  const releases = (await api('/api/v1/releases?limit=100')).data;
   return h('section', { 'aria-labelledby': 'deployment-title' },
-    h('p', {}, h('a', { href: '#/deployments' }, '‹ Deployments')), h('h1', { id: 'deployment-title' }, `Deployment ${first.name}`), body);
+    h('p', {}, h('a', { href: '#/deployments' }, '‹ Deployments')), h('h1', { id: 'deployment-title' }, `Deployment ${first.name}`), body,
+    rollbackForm(path, first, releases));
+}
+
+/** Once a deployment is over, its devices that installed it can be given another release (the policy's by default). */
+function rollbackForm(path, deployment, releases) {
+  return h('form', { class: 'panel', 'aria-labelledby': 'rollback-title', onsubmit: async e => {
+    e.preventDefault();
+    const choice = new FormData(e.currentTarget).get('release');
+    if (!(await confirmed('Roll back: every device that installed this deployment is offered the release chosen. Go ahead?'))) return;
+    try {
+      const [name, version] = choice ? JSON.parse(choice) : [];
+      const rollback = await api(`${path}:rollback`, { method: 'POST', body: name ? { release: { name, version } } : {} });
+      location.hash = `#/deployments/${encodeURIComponent(rollback.id)}`;
+    } catch (error) { showError(error); }
+  } },
+    h('h2', { id: 'rollback-title' }, 'Roll back'),
+    h('p', { class: 'muted' }, 'For a finished or aborted deployment: offer another release to the devices that installed this one.'),
+    deployment.rolledBackBy ? h('p', {}, 'Rolled back by ', h('a', { href: `#/deployments/${encodeURIComponent(deployment.rolledBackBy)}` }, deployment.rolledBackBy)) : null,
+    field('Release to roll back to', h('select', { name: 'release' }, h('option', { value: '' }, "the policy's rollback release"),
+      releases.map(r => h('option', { value: JSON.stringify([r.name, r.version]) }, `${r.name} ${r.version}`)))),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'danger' }, 'Roll back…')));
 }
 
 function view(d, devices, path, refresh) {
