@@ -18,6 +18,8 @@ public sealed class ConsoleBrowser : IAsyncDisposable
     {
         if (!File.Exists(Chromium))
             throw new InvalidOperationException($"The console tests drive Debian's Chromium at {Chromium}: apt-get install chromium (.ci/run does).");
+        // Every expectation waits for its positive signal up to a minute: a busy machine answers slowly, never wrongly.
+        Assertions.SetDefaultExpectTimeout(60_000);
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -32,7 +34,7 @@ public sealed class ConsoleBrowser : IAsyncDisposable
     public async Task<IPage> OpenAsync(Uri baseAddress, int width = 1280, int height = 860)
     {
         var context = await _browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseAddress.ToString(), ViewportSize = new ViewportSize { Width = width, Height = height } });
-        context.SetDefaultTimeout(30_000);
+        context.SetDefaultTimeout(60_000);
         return await context.NewPageAsync();
     }
 
