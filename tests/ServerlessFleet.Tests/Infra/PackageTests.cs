@@ -20,9 +20,8 @@ public sealed class PackageTests
     {
         var root = RepositoryRoot.Find();
         var zip = Path.Combine(root, "out", "serverlessfleet-functionapp.zip");
-        var worker = Path.Combine(root, "functions", "ServerlessFleet.Functions", "bin");
-        // Build it when missing or older than the worker build.
-        if (!File.Exists(zip) || Directory.EnumerateFiles(worker, "ServerlessFleet.Functions.dll", SearchOption.AllDirectories).Any(f => File.GetLastWriteTimeUtc(f) > File.GetLastWriteTimeUtc(zip)))
+        // Build it when missing or older than any of its sources (CI has just built it from these).
+        if (!File.Exists(zip) || NewestSource(root) > File.GetLastWriteTimeUtc(zip))
         {
             using var build = Process.Start(new ProcessStartInfo("bash", [Path.Combine(root, "tools", "package.sh")]) { WorkingDirectory = root })!;
             build.WaitForExit();
@@ -32,6 +31,13 @@ public sealed class PackageTests
         ZipFile.ExtractToDirectory(zip, folder);
         return folder;
     }
+
+    private static DateTime NewestSource(string root) =>
+        new[] { Path.Combine(root, "functions"), Path.Combine(root, "shared") }
+            .SelectMany(dir => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
+            .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
+            .Append(Path.Combine(root, "host.json"))
+            .Max(File.GetLastWriteTimeUtc);
 
     [Fact]
     public void Package_holds_what_the_host_reads_and_the_metadata_lists_every_function()
