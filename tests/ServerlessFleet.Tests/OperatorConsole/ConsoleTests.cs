@@ -118,6 +118,14 @@ public sealed class ConsoleTests
         await phone.GetByRole(AriaRole.Textbox, new() { Name = "API key" }).PressAsync("Enter");
         await Assertions.Expect(phone.GetByRole(AriaRole.Link, new() { Name = serials[0] })).ToBeVisibleAsync();
         Assert.True(await phone.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"));
+        // From the keyboard: the first stop is the skip link, then the sections; every field and button has a name.
+        await phone.EvaluateAsync("document.activeElement?.blur()");
+        await phone.Keyboard.PressAsync("Tab");
+        Assert.Equal("Skip to content", await phone.EvaluateAsync<string>("document.activeElement.textContent"));
+        await phone.Keyboard.PressAsync("Tab");
+        Assert.Equal("Fleet", await phone.EvaluateAsync<string>("document.activeElement.textContent"));
+        Assert.Equal(0, await phone.EvaluateAsync<int>(
+            "[...document.querySelectorAll('main input, main select, main button')].filter(e => !(e.labels?.length || e.getAttribute('aria-label') || e.textContent.trim())).length"));
 
         // A key the API refuses leads back to the prompt, with the reason.
         await page.EvaluateAsync("sessionStorage.setItem('serverlessfleet.apiKey', 'not-a-key')");
