@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Azure.Storage.Queues;
 using Microsoft.Extensions.DependencyInjection;
-using ServerlessFleet.DeviceClient;
 using ServerlessFleet.Shared.Actions;
 using ServerlessFleet.Shared.Storage;
 using ServerlessFleet.Tests.Infrastructure;
