@@ -16,31 +16,71 @@ internal static class PollBenchmark
 {
     private const string Tenant = "default";
 
+    /// <summary>
+    /// Each side runs unmeasured for this long first: the first seconds of a new process's request path are spent
+    /// compiling it (tiered JIT), which a long-running instance pays once, not per poll.
+    /// </summary>
+    private const int WarmUpSeconds = 5;
+
+    /// <summary>
+    /// Raw reads and polls take turns in rounds of this length, so that a change in the machine's speed during the run
+    /// (a virtual machine's neighbours) weighs on both sides alike instead of on whichever ran at the time.
+    /// </summary>
+    private const int RoundSeconds = 10;
+
     public static async Task RunAsync(int devices, int seconds)
     {
-        Console.WriteLine($"# device polls with nothing due: {devices} devices, {seconds} s");
+        var rounds = Math.Max(1, seconds / RoundSeconds);
+        Console.WriteLine($"# device polls with nothing due: {devices} devices, {seconds} s each side, in {rounds} alternating rounds");
         await using var host = await BenchHost.StartAsync();
         var services = host.Services;
         var serials = await BenchFleet.SeedAsync(services, Enumerable.Range(0, devices).Select(i => $"poll-{i:D5}").ToList(), "unassigned");
         var table = services.GetRequiredService<FleetStorage>().Table(DeviceKeys.TableName);
-        var cpu = ProcessCpu.Start();
-        var raw = await Measure(seconds, serials, async (serial, ct) =>
-            await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(Tenant, serial), DeviceKeys.DeviceRow, cancellationToken: ct));
-        Report.Line("raw table: point reads of device rows", raw.Count, raw.Elapsed);
-        CpuPer("point read", cpu.CoresUsed(), raw);
-
         var issued = serials.Zip(BenchFleet.Tokens(services, serials)).ToDictionary(p => p.First, p => p.Second);
         using var http = new HttpClient { BaseAddress = host.BaseAddress };
-        cpu = ProcessCpu.Start();
-        var polls = await Measure(seconds, serials, (serial, ct) => BenchFleet.PollNothingDueAsync(http, issued[serial], ct));
-        Report.Line("device polls, nothing due (HTTP 204)", polls.Count, polls.Elapsed, raw.Count / raw.Elapsed.TotalSeconds, "raw point reads");
-        CpuPer("poll", cpu.CoresUsed(), polls);
+        var raw = new Side("raw table: point reads of device rows", "point read", async (serial, ct) =>
+            await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(Tenant, serial), DeviceKeys.DeviceRow, cancellationToken: ct));
+        var polls = new Side("device polls, nothing due (HTTP 204)", "poll", (serial, ct) => BenchFleet.PollNothingDueAsync(http, issued[serial], ct));
+
+        // The warm-up polls also take every device's first poll, which writes its last-seen time, out of the figures.
+        foreach (var side in new[] { raw, polls }) await Measure(WarmUpSeconds, serials, side.Operation);
+        var length = Math.Max(1, seconds / rounds);
+        for (var round = 0; round < rounds; round++)
+            foreach (var side in new[] { raw, polls }) await side.RunRoundAsync(length, serials);
+
+        raw.Print(null);
+        polls.Print(raw.PerSecond);
     }
 
-    /// <summary>Each process's CPU per operation: where an operation's cost goes.</summary>
-    private static void CpuPer(string operation, IReadOnlyDictionary<string, double> cores, (int Count, TimeSpan Elapsed) run) =>
-        Console.WriteLine($"    CPU per {operation}: " + string.Join("  ", cores.OrderByDescending(c => c.Value)
-            .Select(c => $"{c.Key} {c.Value * run.Elapsed.TotalMilliseconds / run.Count:F3} ms")) + $"  (cores: {ProcessCpu.Describe(cores)})");
+    /// <summary>One side of the comparison, summed over its rounds: operations, time and each process's CPU seconds.</summary>
+    private sealed class Side(string title, string operationName, Func<string, CancellationToken, Task> operation)
+    {
+        private readonly Dictionary<string, double> _cpuSeconds = [];
+        private int _count;
+        private TimeSpan _elapsed;
+
+        public Func<string, CancellationToken, Task> Operation => operation;
+        public double PerSecond => _count / _elapsed.TotalSeconds;
+
+        public async Task RunRoundAsync(int seconds, IReadOnlyList<string> serials)
+        {
+            var cpu = ProcessCpu.Start();
+            var (count, elapsed) = await Measure(seconds, serials, operation);
+            foreach (var (process, cores) in cpu.CoresUsed())
+                _cpuSeconds[process] = _cpuSeconds.GetValueOrDefault(process) + cores * elapsed.TotalSeconds;
+            _count += count;
+            _elapsed += elapsed;
+        }
+
+        /// <summary>The rate, its ratio to the baseline, and each process's CPU per operation: where an operation's cost goes.</summary>
+        public void Print(double? baselinePerSecond)
+        {
+            Report.Line(title, _count, _elapsed, baselinePerSecond, "raw point reads");
+            var cores = _cpuSeconds.ToDictionary(p => p.Key, p => p.Value / _elapsed.TotalSeconds);
+            Console.WriteLine($"    CPU per {operationName}: " + string.Join("  ", _cpuSeconds.OrderByDescending(c => c.Value)
+                .Select(c => $"{c.Key} {c.Value * 1000 / _count:F3} ms")) + $"  (cores: {ProcessCpu.Describe(cores)})");
+        }
+    }
 
     private static async Task<(int Count, TimeSpan Elapsed)> Measure(int seconds, IReadOnlyList<string> serials, Func<string, CancellationToken, Task> operation)
     {
