@@ -61,7 +61,9 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
             return;
         }
         var invocationId = Guid.NewGuid().ToString();
-        var invocation = channel.InvokeAsync(function, new TypedData { Http = Describe(context) }, Metadata(context), settings.FunctionTimeout, invocationId);
+        // The worker takes the request itself from the forwarded one, so the invocation carries an empty RpcHttp, as the
+        // Functions host sends to a worker that declared HttpUri; route values, Query and Headers travel as trigger metadata.
+        var invocation = channel.InvokeAsync(function, new TypedData { Http = new RpcHttp() }, Metadata(context), settings.FunctionTimeout, invocationId);
         try
         {
             using var request = Forwarded(context, workerUri, invocationId);
@@ -101,19 +103,6 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         request.Headers.TryAddWithoutValidation("X-Forwarded-For", context.Connection.RemoteIpAddress?.ToString());
         request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", context.Request.Scheme);
         return request;
-    }
-
-    private static RpcHttp Describe(HttpContext context)
-    {
-        var http = new RpcHttp
-        {
-            Method = context.Request.Method,
-            Url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}{context.Request.Path}{context.Request.QueryString}",
-        };
-        foreach (var (name, values) in context.Request.Headers) http.Headers[name.ToLowerInvariant()] = values.ToString();
-        foreach (var (name, values) in context.Request.Query) http.Query[name] = values.ToString();
-        foreach (var (name, value) in context.Request.RouteValues) http.Params[name] = value?.ToString() ?? "";
-        return http;
     }
 
     /// <summary>The trigger metadata the host sends with an HTTP invocation: route values by name, Query and Headers as JSON.</summary>

@@ -27,10 +27,9 @@ public sealed class RequestLineGuard
     {
         var client = connection.Transport;
         var toServer = new Pipe();
-        var fromServer = new Pipe();
-        connection.Transport = new DuplexPipe(toServer.Reader, fromServer.Writer);
+        // Answers go straight to the client; only completing the output is kept back, for a refusal that follows them.
+        connection.Transport = new DuplexPipe(toServer.Reader, new HeldOpenWriter(client.Output));
         var inbound = ForwardRequestsAsync(client.Input, toServer.Writer);
-        var outbound = fromServer.Reader.CopyToAsync(client.Output);
         try
         {
             await next(connection);
@@ -38,8 +37,6 @@ public sealed class RequestLineGuard
         finally
         {
             // The server is done with the connection (the client left, a refusal ended it, an idle timeout): stop reading.
-            await fromServer.Writer.CompleteAsync();
-            await outbound.ContinueWith(_ => { });
             client.Input.CancelPendingRead();
         }
         var refusal = await inbound;
@@ -71,14 +68,15 @@ public sealed class RequestLineGuard
                     continue;
                 }
                 var head = buffer.Slice(0, end.Value + HeadEnd.Length);
-                var text = Encoding.Latin1.GetString(head.ToArray());
+                var headBytes = head.ToArray();
+                var text = Encoding.Latin1.GetString(headBytes);
                 var line = text[..text.IndexOf("\r\n", StringComparison.Ordinal)];
                 if (Refuse(line) is { } refusal)
                 {
                     client.AdvanceTo(buffer.End);
                     return refusal;
                 }
-                await server.WriteAsync(head.ToArray());
+                await server.WriteAsync(headBytes);
                 var body = BodyOf(line, text);
                 client.AdvanceTo(head.End);
                 if (body is null) return await PassThroughAsync(client, server, null);
@@ -167,5 +165,21 @@ public sealed class RequestLineGuard
     {
         public PipeReader Input { get; } = input;
         public PipeWriter Output { get; } = output;
+    }
+
+    /// <summary>The client's output as the server sees it: every write passes through, completion is left to the guard.</summary>
+    private sealed class HeldOpenWriter(PipeWriter inner) : PipeWriter
+    {
+        public override void Advance(int bytes) => inner.Advance(bytes);
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
+        public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default) =>
+            inner.WriteAsync(source, cancellationToken);
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+        public override long UnflushedBytes => inner.UnflushedBytes;
+        public override void Complete(Exception? exception = null) { }
+        public override ValueTask CompleteAsync(Exception? exception = null) => ValueTask.CompletedTask;
     }
 }

@@ -42,6 +42,7 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase, IF
     public Func<JsonObject, TypedData>? InputBindings { get; set; }
 
     private (Task Worker, Task<Uri> Listening)? _http;
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
 
     /// <summary>
     /// The worker's HTTP server (ASP.NET Core integration), once the current worker is loaded and its server takes
@@ -86,8 +87,13 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase, IF
         Volatile.Write(ref _outbound, outbound);
         var writer = Task.Run(async () =>
         {
+            // A message with more queued behind it is only buffered: the last of a burst flushes them together, in
+            // one write to the socket instead of one per invocation.
             await foreach (var message in outbound.Reader.ReadAllAsync(context.CancellationToken))
+            {
+                responses.WriteOptions = outbound.Reader.Count > 0 ? BufferedWrite : null;
                 await responses.WriteAsync(message);
+            }
         });
         try
         {

@@ -9,7 +9,7 @@ using ServerlessFleet.Shared;
 namespace ServerlessFleet.Functions.Middleware;
 
 /// <summary>
-/// <c>X-Request-Id</c>: a caller's id is kept when it is sane, otherwise one is made; it is echoed on the
+/// <c>X-Request-Id</c>: a caller's id is kept when it is sane, otherwise the invocation's id is used; it is echoed on the
 /// response, carried in every error body and in the logging scope of the invocation. With <c>Fleet:LogRequests</c>,
 /// each request is logged once it is answered.
 /// </summary>
@@ -24,7 +24,9 @@ public sealed partial class RequestIds(IHttpContextAccessor accessor, IOptions<F
         var mender = MenderConventions.Applies(http);
         var incoming = http.Request.Headers[mender ? MenderConventions.RequestIdHeader : Header].ToString();
         if (incoming.Length == 0) incoming = http.Request.Headers[Header].ToString();
-        var id = Sane().IsMatch(incoming) ? incoming : Guid.NewGuid().ToString("n");
+        // Without a usable id of the caller's, the invocation's id serves: unique already, and the one the host's own
+        // logs of the invocation carry.
+        var id = Sane().IsMatch(incoming) ? incoming : function.InvocationId;
         RequestId.Set(http, id);
         http.TraceIdentifier = id;
         http.Response.Headers[Header] = id;
