@@ -162,6 +162,22 @@ public sealed class ErrorShapeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_a_callers_id_each_request_gets_its_own()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var response = await _server.Client().GetAsync("/api/v1/api-keys");
+            var header = response.Headers.GetValues("X-Request-Id").Single();
+            var body = await response.AssertErrorAsync(HttpStatusCode.Unauthorized, "authentication_error");
+            Assert.Equal(header, body.GetProperty("requestId").GetString());
+            Assert.Matches("^[A-Za-z0-9._:-]{1,128}$", header);
+            ids.Add(header);
+        }
+        Assert.NotEqual(ids[0], ids[1]);
+    }
+
+    [Fact]
     public async Task Validation_errors_name_their_fields()
     {
         using var client = _tenant.OwnerClient();
