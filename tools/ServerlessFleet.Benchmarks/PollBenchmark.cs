@@ -30,8 +30,9 @@ internal static class PollBenchmark
 
     public static async Task RunAsync(int devices, int seconds)
     {
-        var rounds = Math.Max(1, seconds / RoundSeconds);
-        Console.WriteLine($"# device polls with nothing due: {devices} devices, {seconds} s each side, in {rounds} alternating rounds");
+        var length = Math.Max(1, Math.Min(seconds, RoundSeconds));
+        var rounds = Math.Max(1, seconds / length);
+        Console.WriteLine($"# device polls with nothing due: {devices} devices, {rounds * length} s each side, in {rounds} alternating rounds");
         await using var host = await BenchHost.StartAsync();
         var services = host.Services;
         var serials = await BenchFleet.SeedAsync(services, Enumerable.Range(0, devices).Select(i => $"poll-{i:D5}").ToList(), "unassigned");
@@ -42,11 +43,11 @@ internal static class PollBenchmark
             await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(Tenant, serial), DeviceKeys.DeviceRow, cancellationToken: ct));
         var polls = new Side("device polls, nothing due (HTTP 204)", "poll", (serial, ct) => BenchFleet.PollNothingDueAsync(http, issued[serial], ct));
 
+        Side[] sides = [raw, polls];
         // The warm-up polls also take every device's first poll, which writes its last-seen time, out of the figures.
-        foreach (var side in new[] { raw, polls }) await Measure(WarmUpSeconds, serials, side.Operation);
-        var length = Math.Max(1, seconds / rounds);
+        foreach (var side in sides) await Measure(WarmUpSeconds, serials, side.Operation);
         for (var round = 0; round < rounds; round++)
-            foreach (var side in new[] { raw, polls }) await side.RunRoundAsync(length, serials);
+            foreach (var side in sides) await side.RunRoundAsync(length, serials);
 
         raw.Print(null);
         polls.Print(raw.PerSecond);
