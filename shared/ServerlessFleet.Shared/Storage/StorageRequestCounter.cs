@@ -44,19 +44,22 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         return ProcessNextAsync(message, pipeline);
     }
 
-    private void Record(HttpMessage message) => Record(message.Request.Method.ToString(), message.Request.Uri.ToUri());
+    // The request's own path and query, not a System.Uri built from them: this runs on every storage request.
+    private void Record(HttpMessage message) => Record(message.Request.Method.ToString(), message.Request.Uri.Path, message.Request.Uri.Query);
 
     /// <summary>Counts one request by method and address (also for requests seen on the wire, outside this process's clients).</summary>
-    public void Record(string method, Uri uri)
+    public void Record(string method, Uri uri) => Record(method, uri.AbsolutePath, uri.Query);
+
+    private void Record(string method, string path, string query)
     {
         // Path: /{account}/{resource}... on the emulator, /{resource}... on Azure; keys look like table(PK,RK).
-        var segments = uri.AbsolutePath.Trim('/').Split('/');
+        var segments = path.Trim('/').Split('/');
         var resource = segments.Length > 1 && segments[0] == "devstoreaccount1" ? segments[1] : segments[0];
         var paren = resource.IndexOf('(');
         var keys = paren > 0 ? Uri.UnescapeDataString(resource[paren..]) : null;
         if (paren > 0) resource = resource[..paren];
         _counts.AddOrUpdate($"{method} {resource}", 1, (_, n) => n + 1);
-        if (paren > 0 && keys == "()" && QueryPartition(uri.Query) is { } partition)
+        if (paren > 0 && keys == "()" && QueryPartition(query) is { } partition)
             _counts.AddOrUpdate($"QUERY {resource} {partition}", 1, (_, n) => n + 1);
         const string marker = "PartitionKey='";
         if (keys?.IndexOf(marker, StringComparison.Ordinal) is >= 0 and var start)
