@@ -14,8 +14,10 @@ public sealed record Caller(FleetPrincipal Principal)
     internal static void Set(HttpContext context, FleetPrincipal principal) => context.Items[ItemKey] = new Caller(principal);
 
     public static Caller From(HttpContext context) =>
-        context.Items.TryGetValue(ItemKey, out var caller) && caller is Caller c ? c
-            : throw new InvalidOperationException("The request has no authenticated caller.");
+        Find(context) ?? throw new InvalidOperationException("The request has no authenticated caller.");
+
+    /// <summary>The request's caller, when an API key authenticated it.</summary>
+    internal static Caller? Find(HttpContext context) => context.Items.TryGetValue(ItemKey, out var caller) ? caller as Caller : null;
 
     public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) => ValueTask.FromResult<Caller?>(From(context));
 }

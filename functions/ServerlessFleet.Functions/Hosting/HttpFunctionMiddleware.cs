@@ -13,10 +13,10 @@ public abstract class HttpFunctionMiddleware : IFunctionsWorkerMiddleware
     public Task Invoke(FunctionContext context, FunctionExecutionDelegate next)
     {
         var http = context.GetHttpContext() ?? throw new InvalidOperationException($"Function '{context.FunctionDefinition.Name}' has no HTTP request.");
-        return InvokeAsync(context, http, () => next(context));
+        return InvokeAsync(context, http, next);
     }
 
-    protected abstract Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next);
+    protected abstract Task InvokeAsync(FunctionContext function, HttpContext http, FunctionExecutionDelegate next);
 
     private static readonly ConcurrentDictionary<string, bool> HttpFunctions = new();
 

@@ -1,5 +1,6 @@
 using ServerlessFleet.Functions.Conventions;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Auth;
 using ServerlessFleet.Shared.DeviceAuth;
@@ -14,7 +15,7 @@ namespace ServerlessFleet.Functions.Middleware;
 /// </summary>
 public sealed class ApiKeyAuthentication(FunctionCatalog catalog, ApiKeyAuthenticator authenticator, DeviceAuthenticator devices) : HttpFunctionMiddleware
 {
-    protected override async Task InvokeAsync(FunctionContext function, HttpContext context, Func<Task> next)
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext context, FunctionExecutionDelegate next)
     {
         switch (catalog.Get(function.FunctionDefinition.Name).Access)
         {
@@ -45,7 +46,7 @@ public sealed class ApiKeyAuthentication(FunctionCatalog catalog, ApiKeyAuthenti
                 // Fail closed: a function without an access rule is a programming error, never an open door.
                 throw new InvalidOperationException($"Function '{function.FunctionDefinition.Name}' declares no access rule.");
         }
-        await next();
+        await next(function);
     }
 
     private async Task<FleetPrincipal> AuthenticateAsync(HttpContext context)

@@ -1,5 +1,6 @@
 using ServerlessFleet.Functions.Conventions;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Devices;
 using ServerlessFleet.Shared.Errors;
@@ -14,17 +15,17 @@ namespace ServerlessFleet.Functions.Middleware;
 /// </summary>
 public sealed class DeviceReportBackoff(DeviceStore devices, ILogger<DeviceReportBackoff> logger) : HttpFunctionMiddleware
 {
-    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next)
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, FunctionExecutionDelegate next)
     {
         if (HttpMethods.IsGet(http.Request.Method) || DeviceCaller.Find(http) is not { } device)
         {
-            await next();
+            await next(function);
             return;
         }
         var count = device.Principal.Device.InvalidReports;
         try
         {
-            await next();
+            await next(function);
         }
         catch (Exception e) when (ErrorHandling.Classify(e).Item1 is ErrorCategory.Validation or ErrorCategory.Conflict)
         {

@@ -2,6 +2,7 @@ using ServerlessFleet.Functions.Conventions;
 using System.Text.Json;
 using Azure;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Storage;
@@ -15,11 +16,11 @@ namespace ServerlessFleet.Functions.Middleware;
 /// </summary>
 public sealed class ErrorHandling(ILogger<ErrorHandling> logger) : HttpFunctionMiddleware
 {
-    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next)
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, FunctionExecutionDelegate next)
     {
         try
         {
-            await next();
+            await next(function);
         }
         catch (Exception e) when (!http.Response.HasStarted && !(e is OperationCanceledException && http.RequestAborted.IsCancellationRequested))
         {

@@ -2,6 +2,7 @@ using ServerlessFleet.Functions.Conventions;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 using ServerlessFleet.Shared.Idempotency;
@@ -20,13 +21,13 @@ public sealed class IdempotencyKeys(FunctionCatalog catalog) : HttpFunctionMiddl
     public const string Header = "Idempotency-Key";
     private const int MaxStoredBody = 30_000;
 
-    protected override async Task InvokeAsync(FunctionContext function, HttpContext context, Func<Task> next)
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext context, FunctionExecutionDelegate next)
     {
         var key = context.Request.Headers[Header].ToString();
         var descriptor = catalog.Get(function.FunctionDefinition.Name);
         if (key.Length == 0 || !descriptor.Idempotent)
         {
-            await next();
+            await next(function);
             return;
         }
         var store = context.RequestServices.GetRequiredService<IdempotencyStore>();
@@ -48,7 +49,7 @@ public sealed class IdempotencyKeys(FunctionCatalog catalog) : HttpFunctionMiddl
             case IdempotencyClaim.Replay when descriptor.ReplayThroughHandler:
                 context.Features.Set(new IdempotentReplay(stored!));
                 context.Response.Headers["Idempotent-Replayed"] = "true";
-                await next();
+                await next(function);
                 return;
             case IdempotencyClaim.Replay:
                 await ReplayAsync(context, stored!);
@@ -63,7 +64,7 @@ public sealed class IdempotencyKeys(FunctionCatalog catalog) : HttpFunctionMiddl
         context.Response.Body = buffer;
         try
         {
-            await next();
+            await next(function);
         }
         catch
         {

@@ -1,6 +1,7 @@
 using ServerlessFleet.Functions.Conventions;
 using System.Threading.RateLimiting;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared.Errors;
 
@@ -16,9 +17,9 @@ public sealed class RateLimits(PartitionedRateLimiter<HttpContext> limiter) : Ht
     public static PartitionedRateLimiter<HttpContext> CreateLimiter(RateLimitOptions limits) =>
         PartitionedRateLimiter.Create<HttpContext, string>(context =>
         {
-            var (partition, permits) = context.Items.Values.OfType<Caller>().FirstOrDefault() is { } caller
+            var (partition, permits) = Caller.Find(context) is { } caller
                 ? ($"key:{caller.KeyId}:{caller.TenantId}", limits.ApiKeyPerMinute)
-                : context.Items.Values.OfType<DeviceCaller>().FirstOrDefault() is { } device
+                : DeviceCaller.Find(context) is { } device
                     ? ($"device:{device.TenantId}:{device.Serial}", limits.DevicePerMinute)
                     : ($"anonymous:{ClientAddress.Of(context)}", limits.AnonymousPerMinute);
             return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
@@ -29,12 +30,12 @@ public sealed class RateLimits(PartitionedRateLimiter<HttpContext> limiter) : Ht
             });
         });
 
-    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next)
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, FunctionExecutionDelegate next)
     {
         using var lease = limiter.AttemptAcquire(http);
         if (lease.IsAcquired)
         {
-            await next();
+            await next(function);
             return;
         }
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(60);

@@ -1,5 +1,6 @@
 using ServerlessFleet.Functions.Conventions;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
 using ServerlessFleet.Functions.Hosting;
 
 namespace ServerlessFleet.Functions.Middleware;
@@ -12,14 +13,14 @@ namespace ServerlessFleet.Functions.Middleware;
 /// </summary>
 public sealed class RequestBodyLimits : HttpFunctionMiddleware
 {
-    protected override Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next)
+    protected override Task InvokeAsync(FunctionContext function, HttpContext http, FunctionExecutionDelegate next)
     {
         var limit = new RequestBodyLimit();
         http.Features.Set(limit);
         if (http.Request.ContentLength is { } declared && declared > FleetApp.ServerMaxRequestBodyBytes)
             throw new BadHttpRequestException("The request body is too large.", StatusCodes.Status413PayloadTooLarge);
         http.Request.Body = new LimitedBody(http.Request.Body, limit);
-        return next();
+        return next(function);
     }
 
     private sealed class LimitedBody(Stream inner, RequestBodyLimit limit) : Stream

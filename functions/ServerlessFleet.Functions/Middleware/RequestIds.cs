@@ -2,6 +2,7 @@ using ServerlessFleet.Functions.Conventions;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
 using Microsoft.Extensions.Options;
 using ServerlessFleet.Functions.Hosting;
 using ServerlessFleet.Shared;
@@ -17,7 +18,7 @@ public sealed partial class RequestIds(IHttpContextAccessor accessor, IOptions<F
 {
     public const string Header = RequestId.Header;
 
-    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, Func<Task> next)
+    protected override async Task InvokeAsync(FunctionContext function, HttpContext http, FunctionExecutionDelegate next)
     {
         // The invocation runs apart from the request's own flow, so the accessor learns the request here.
         accessor.HttpContext = http;
@@ -33,7 +34,7 @@ public sealed partial class RequestIds(IHttpContextAccessor accessor, IOptions<F
         if (mender) http.Response.Headers[MenderConventions.RequestIdHeader] = id;
         if (options.Value.LogRequests) LogWhenAnswered(http, id);
         using (logger.BeginScope(new Dictionary<string, object> { ["RequestId"] = id, ["InvocationId"] = function.InvocationId }))
-            await next();
+            await next(function);
     }
 
     /// <summary>The path only: a query may carry a download link's signature or a page token.</summary>
