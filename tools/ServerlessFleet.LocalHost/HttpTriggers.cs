@@ -1,5 +1,7 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Text.Json;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Azure.Functions.Worker.Grpc.Messages;
 
 namespace ServerlessFleet.LocalHost;
@@ -69,8 +71,9 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
             using var request = Forwarded(context, workerUri, invocationId);
             using var response = await _worker.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
             context.Response.StatusCode = (int)response.StatusCode;
-            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
-                if (!HopByHop.Contains(name)) context.Response.Headers[name] = values.ToArray();
+            // As received, not parsed and validated again: the worker's headers pass through unchanged.
+            CopyHeaders(response.Headers.NonValidated, context.Response.Headers);
+            CopyHeaders(response.Content.Headers.NonValidated, context.Response.Headers);
             await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
@@ -97,12 +100,21 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         if (context.Request.ContentLength is not null || context.Request.Headers.TransferEncoding.Count > 0 || context.Request.ContentType is not null)
             request.Content = new StreamContent(context.Request.Body);
         foreach (var (name, values) in context.Request.Headers)
-            if (!HopByHop.Contains(name) && !request.Headers.TryAddWithoutValidation(name, values.ToArray()))
-                request.Content?.Headers.TryAddWithoutValidation(name, values.ToArray());
+            if (!HopByHop.Contains(name) && !Add(request.Headers, name, values) && request.Content is { } content)
+                Add(content.Headers, name, values);
         request.Headers.TryAddWithoutValidation("x-ms-invocation-id", invocationId);
         request.Headers.TryAddWithoutValidation("X-Forwarded-For", context.Connection.RemoteIpAddress?.ToString());
         request.Headers.TryAddWithoutValidation("X-Forwarded-Proto", context.Request.Scheme);
         return request;
+    }
+
+    private static bool Add(HttpHeaders headers, string name, StringValues values) =>
+        values.Count == 1 ? headers.TryAddWithoutValidation(name, values[0]) : headers.TryAddWithoutValidation(name, values.ToArray());
+
+    private static void CopyHeaders(HttpHeadersNonValidated from, IHeaderDictionary to)
+    {
+        foreach (var (name, values) in from)
+            if (!HopByHop.Contains(name)) to[name] = values.Count == 1 ? values.ToString() : values.ToArray();
     }
 
     /// <summary>The trigger metadata the host sends with an HTTP invocation: route values by name, Query and Headers as JSON.</summary>
