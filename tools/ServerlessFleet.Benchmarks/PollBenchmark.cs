@@ -59,13 +59,12 @@ internal static class PollBenchmark
         polls.Print(raw.PerSecond);
         if (rounds > 1)
         {
-            // Each round's polls against the raw reads just before them: the machine's drift between rounds (a virtual
-            // machine's neighbours) moves both of a pair alike, so their ratio varies less than the totals' ratio does.
+            // Each round's polls against the raw reads just before them, so a slow spell of the machine (a virtual
+            // machine's neighbours) that falls on one side of one round moves one ratio, not the whole figure.
             var sorted = ratios.Order().ToList();
             Console.WriteLine($"polls per raw read, round by round: median {Measurements.Percentile(sorted, 50):P1} (from {sorted[0]:P1} to {sorted[^1]:P1} over {rounds} rounds)");
         }
     }
-
 
     /// <summary>One side of the comparison, summed over its rounds: operations, time and each process's CPU seconds.</summary>
     private sealed class Side(string title, string operationName, Func<string, CancellationToken, Task> operation)
