@@ -31,8 +31,9 @@ public sealed class ApiKeyAuthentication(FunctionCatalog catalog, ApiKeyAuthenti
                 break;
             case RequireDeviceAttribute:
                 var header = context.Request.Headers.Authorization.ToString();
-                var token = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
-                var device = token is null ? null : await devices.AuthenticateAsync(token, context.RequestAborted);
+                var device = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                    ? await devices.AuthenticateAsync(header.AsMemory(7).Trim(), context.RequestAborted)
+                    : null;
                 if (device is null)
                     throw FleetException.Unauthenticated("A valid device token is required (Authorization: Bearer <token> from POST /api/device/v1/auth).");
                 DeviceCaller.Set(context, device);

@@ -15,7 +15,7 @@ public sealed class DeviceAuthenticator(DeviceTokens tokens, DeviceStore devices
 {
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromMinutes(5);
 
-    public async Task<DevicePrincipal?> AuthenticateAsync(string bearerToken, CancellationToken ct)
+    public async Task<DevicePrincipal?> AuthenticateAsync(ReadOnlyMemory<char> bearerToken, CancellationToken ct)
     {
         var claims = await tokens.ValidateAsync(bearerToken);
         if (claims is null) return null;
