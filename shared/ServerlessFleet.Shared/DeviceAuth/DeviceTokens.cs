@@ -37,6 +37,7 @@ public sealed class DeviceTokens
     {
         _clock = clock;
         _lifetime = options.Value.Lifetime;
+        _verifiedByText = _verified.GetAlternateLookup<ReadOnlySpan<char>>();
         var secrets = options.Value.SigningKeys.Where(k => !string.IsNullOrWhiteSpace(k)).ToList();
         if (secrets.Count == 0)
             throw new InvalidOperationException("Fleet:DeviceTokens:SigningKeys needs at least one key.");
@@ -73,6 +74,10 @@ public sealed class DeviceTokens
     /// its signature and claims cannot change, so only the clock is checked again. Bounded: when full it starts over.
     /// </summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DeviceTokenClaims> _verified = new(StringComparer.Ordinal);
+
+    /// <summary>The same tokens, looked up by characters rather than by a string.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DeviceTokenClaims>.AlternateLookup<ReadOnlySpan<char>> _verifiedByText;
+
     private const int MaxVerified = 200_000;
 
     /// <summary>
@@ -81,11 +86,10 @@ public sealed class DeviceTokens
     /// </summary>
     public ValueTask<DeviceTokenClaims?> ValidateAsync(ReadOnlyMemory<char> token)
     {
-        var verified = _verified.GetAlternateLookup<ReadOnlySpan<char>>();
-        if (verified.TryGetValue(token.Span, out var known))
+        if (_verifiedByText.TryGetValue(token.Span, out var known))
         {
             if (known.ExpiresAt > _clock.GetUtcNow()) return ValueTask.FromResult<DeviceTokenClaims?>(known);
-            verified.TryRemove(token.Span, out _, out _);
+            _verifiedByText.TryRemove(token.Span, out _, out _);
             return ValueTask.FromResult<DeviceTokenClaims?>(null);
         }
         return new ValueTask<DeviceTokenClaims?>(VerifyAndRememberAsync(token.ToString()));
