@@ -39,13 +39,17 @@ public static class ParentWatch
         return watched;
     }
 
-    /// <summary>Kills a watched process's whole group: the shell, the helper and whatever the helper started.</summary>
+    /// <summary>
+    /// Kills a watched process's whole group: the shell, the helper and whatever the helper started. Also once the shell
+    /// has ended: a helper that died on its own (a local host out of file handles) leaves its children in the group,
+    /// orphaned but still running, and they would take the cores of whatever runs next.
+    /// </summary>
     public static void Kill(Process watched)
     {
         try
         {
-            if (watched.HasExited) return;
-            if (KillGroup(-watched.Id, SigKill) != 0) watched.Kill(entireProcessTree: true);
+            var exited = watched.HasExited;
+            if (KillGroup(-watched.Id, SigKill) != 0 && !exited) watched.Kill(entireProcessTree: true);
         }
         catch (InvalidOperationException) { }
     }

@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using ServerlessFleet.DevStorage;
+using ServerlessFleet.Harness;
+
+namespace ServerlessFleet.LocalHost.Tests;
+
+/// <summary>What a watched helper started goes with it, also when the helper died on its own first (a host's worker).</summary>
+public sealed class ParentWatchTests
+{
+    [Fact]
+    public async Task Kill_ends_the_children_of_a_helper_that_already_exited()
+    {
+        // The helper starts a long-lived child, as the local host starts its worker, and then ends on its own.
+        var start = new ProcessStartInfo("sh", ["-c", "sleep 300 & echo $!"]) { RedirectStandardOutput = true, UseShellExecute = false };
+        using var watched = new Process { StartInfo = ParentWatch.Watched(start) };
+        watched.Start();
+        var child = int.Parse((await watched.StandardOutput.ReadLineAsync())!);
+        await watched.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(Running(child), "the child outlives its helper until the watch is told to end it");
+
+        ParentWatch.Kill(watched);
+
+        await Eventually.WaitAsync(() => !Running(child), TimeSpan.FromSeconds(10), $"process {child} to end");
+    }
+
+    /// <summary>Alive and not a zombie waiting for a parent that does not reap it.</summary>
+    private static bool Running(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+}
