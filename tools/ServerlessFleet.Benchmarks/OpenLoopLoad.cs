@@ -4,7 +4,8 @@ using ServerlessFleet.Simulator;
 namespace ServerlessFleet.Benchmarks;
 
 /// <summary>One rate held for a while: what was asked, what completed, and latency percentiles in milliseconds.</summary>
-internal sealed record LoadStep(double TargetRate, double AchievedRate, int Requests, int Errors, double P50, double P95, double P99, double Max)
+/// <param name="CommonError">The most frequent failure of the step and how often it occurred, when any failed.</param>
+internal sealed record LoadStep(double TargetRate, double AchievedRate, int Requests, int Errors, double P50, double P95, double P99, double Max, string? CommonError = null)
 {
     public const double LatencyBudgetMs = 100;
 
@@ -12,7 +13,8 @@ internal sealed record LoadStep(double TargetRate, double AchievedRate, int Requ
     public bool Sustained => Errors == 0 && P99 < LatencyBudgetMs && AchievedRate >= TargetRate * 0.95;
 
     public override string ToString() =>
-        $"{TargetRate,8:F0}/s asked {AchievedRate,8:F1}/s done  p50 {P50,7:F1}  p95 {P95,7:F1}  p99 {P99,7:F1}  max {Max,7:F1} ms  errors {Errors,4}  {(Sustained ? "held" : "not held")}";
+        $"{TargetRate,8:F0}/s asked {AchievedRate,8:F1}/s done  p50 {P50,7:F1}  p95 {P95,7:F1}  p99 {P99,7:F1}  max {Max,7:F1} ms  errors {Errors,4}  {(Sustained ? "held" : "not held")}" +
+        (CommonError is null ? "" : $"\n      most frequent error: {CommonError}");
 }
 
 /// <summary>
@@ -20,8 +22,11 @@ internal sealed record LoadStep(double TargetRate, double AchievedRate, int Requ
 /// its scheduled start. A server that falls behind therefore shows as latency, not as a politely slower client
 /// (no coordinated omission), which is how a fleet of independent devices behaves.
 /// </summary>
-internal static class OpenLoopLoad
+internal static partial class OpenLoopLoad
 {
+    [System.Text.RegularExpressions.GeneratedRegex("[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4,})+")]
+    private static partial System.Text.RegularExpressions.Regex Ids();
+
     /// <param name="request">Called with the request's sequence number; throws on a wrong answer.</param>
     public static async Task<LoadStep> RunAsync(double rate, TimeSpan warmup, TimeSpan measured, Func<int, Task> request)
     {
@@ -30,6 +35,7 @@ internal static class OpenLoopLoad
         var latencies = new double[total];
         var failed = new bool[total];
         var finishedAt = new double[total];
+        var errors = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
         var clock = Stopwatch.StartNew();
         var running = new List<Task>(total);
         var next = 0;
@@ -44,14 +50,22 @@ internal static class OpenLoopLoad
         var window = Enumerable.Range(firstMeasured, total - firstMeasured).ToList();
         var sorted = window.Select(i => latencies[i]).Order().ToList();
         var span = window.Max(i => finishedAt[i]) - firstMeasured / rate;
+        var common = errors.IsEmpty ? null : errors.MaxBy(e => e.Value) is var (message, count) ? $"{count} × {message}" : null;
         return new LoadStep(rate, window.Count / span, window.Count, window.Count(i => failed[i]),
-            Measurements.Percentile(sorted, 50), Measurements.Percentile(sorted, 95), Measurements.Percentile(sorted, 99), sorted[^1]);
+            Measurements.Percentile(sorted, 50), Measurements.Percentile(sorted, 95), Measurements.Percentile(sorted, 99), sorted[^1], common);
 
         async Task TimedAsync(int i)
         {
             var scheduled = i / rate;
             try { await request(i); }
-            catch (Exception) { failed[i] = true; }
+            catch (Exception e)
+            {
+                failed[i] = true;
+                // A failure's kind, not its every detail: the same refusal with different request ids counts as one kind.
+                var message = $"{e.GetType().Name}: {e.Message}" + (e.InnerException is { } inner ? $" ({inner.GetType().Name}: {inner.Message})" : "");
+                message = Ids().Replace(message, "…");
+                errors.AddOrUpdate(message.Length > 200 ? message[..200] : message, 1, (_, n) => n + 1);
+            }
             finishedAt[i] = clock.Elapsed.TotalSeconds;
             latencies[i] = (finishedAt[i] - scheduled) * 1000;
         }

@@ -34,10 +34,14 @@ try
             return 2;
     }
 }
-catch (TimeoutException e)
+catch (Exception e) when (e is TimeoutException or BenchmarkFailedException)
 {
-    // A benchmark that cannot reach the state it measures fails with what it saw, instead of waiting forever.
+    // A benchmark that cannot reach the state it measures, or loses what it measures, fails with what it saw instead
+    // of waiting forever or printing figures of a host that is gone.
     Console.Error.WriteLine($"benchmark failed: {e.Message}");
     return 1;
 }
 return 0;
+
+/// <summary>What a benchmark measures went away under it (the local host exited): the figures after that would be of nothing.</summary>
+internal sealed class BenchmarkFailedException(string message) : Exception(message);
