@@ -23,6 +23,22 @@ public sealed class ParentWatchTests
         await Eventually.WaitAsync(() => !Running(child), TimeSpan.FromSeconds(10), $"process {child} to end");
     }
 
+    [Fact]
+    public async Task A_helper_that_does_not_stop_after_its_starter_is_gone_is_killed_with_its_children()
+    {
+        using var starter = Process.Start(new ProcessStartInfo("sleep", ["1"]) { UseShellExecute = false })!;
+        // The helper ignores SIGTERM, as a host stuck in its shutdown does in effect, and has a child of its own.
+        var start = new ProcessStartInfo("sh", ["-c", "trap '' TERM; sleep 300 & echo $!; wait"]) { RedirectStandardOutput = true, UseShellExecute = false };
+        using var watched = new Process { StartInfo = ParentWatch.Watched(start, starter.Id, TimeSpan.FromSeconds(1)) };
+        watched.Start();
+        var child = int.Parse((await watched.StandardOutput.ReadLineAsync())!);
+        Assert.True(Running(child));
+
+        await starter.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        await Eventually.WaitAsync(() => !Running(child) && watched.HasExited, TimeSpan.FromSeconds(15), $"the watch to end the helper and process {child}");
+    }
+
     /// <summary>Alive and not a zombie waiting for a parent that does not reap it.</summary>
     private static bool Running(int pid)
     {

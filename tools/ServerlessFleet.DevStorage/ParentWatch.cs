@@ -7,24 +7,35 @@ namespace ServerlessFleet.DevStorage;
 /// one ends: a test run's process is often killed outright at the end, before any exit handler could stop what it
 /// started. A small shell stays beside the helper, passes SIGTERM and SIGINT on (each as itself), and stops the helper once its starter
 /// is gone; the shell's exit code is the helper's. The shell leads a process group of its own, so
-/// <see cref="Kill"/> ends the shell, the helper and the helper's own children at once.
+/// <see cref="Kill"/> ends the shell, the helper and the helper's own children at once. With the starter gone, a
+/// helper that does not stop within the grace period (a local host whose storage went with the starter, waiting on
+/// it to release its leases) is killed with its group, as <see cref="Kill"/> would have.
 /// </summary>
 public static class ParentWatch
 {
     private const string Script =
         """
-        starter=$1; shift
+        starter=$1; grace=$2; shift 2
         "$@" &
         helper=$!
         trap 'kill -TERM "$helper" 2>/dev/null' TERM
         trap 'kill -INT "$helper" 2>/dev/null' INT
         while kill -0 "$starter" 2>/dev/null && kill -0 "$helper" 2>/dev/null; do sleep 1 & wait $!; done
+        if kill -0 "$starter" 2>/dev/null; then wait "$helper"; exit $?; fi
         kill -TERM "$helper" 2>/dev/null
-        wait "$helper"
+        waited=0
+        while kill -0 "$helper" 2>/dev/null && [ "$waited" -lt "$grace" ]; do sleep 1 & wait $!; waited=$((waited + 1)); done
+        kill -KILL 0
         """;
 
+    /// <summary>How long a helper has to stop by itself once its starter is gone.</summary>
+    public static readonly TimeSpan DefaultGrace = TimeSpan.FromSeconds(30);
+
     /// <summary><paramref name="start"/> run under the watch of this process.</summary>
-    public static ProcessStartInfo Watched(ProcessStartInfo start)
+    public static ProcessStartInfo Watched(ProcessStartInfo start) => Watched(start, Environment.ProcessId, DefaultGrace);
+
+    /// <summary><paramref name="start"/> run under the watch of the process <paramref name="starter"/>.</summary>
+    public static ProcessStartInfo Watched(ProcessStartInfo start, int starter, TimeSpan grace)
     {
         var watched = new ProcessStartInfo("setsid")
         {
@@ -33,7 +44,7 @@ public static class ParentWatch
             UseShellExecute = false,
             WorkingDirectory = start.WorkingDirectory,
         };
-        foreach (var argument in new[] { "sh", "-c", Script, "sh", Environment.ProcessId.ToString(), start.FileName }.Concat(start.ArgumentList))
+        foreach (var argument in new[] { "sh", "-c", Script, "sh", starter.ToString(), ((int)grace.TotalSeconds).ToString(), start.FileName }.Concat(start.ArgumentList))
             watched.ArgumentList.Add(argument);
         foreach (var (key, value) in start.Environment) watched.Environment[key] = value;
         return watched;
