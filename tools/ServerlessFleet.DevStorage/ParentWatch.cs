@@ -8,8 +8,8 @@ namespace ServerlessFleet.DevStorage;
 /// started. A small shell stays beside the helper, passes SIGTERM and SIGINT on (each as itself), and stops the helper once its starter
 /// is gone; the shell's exit code is the helper's. The shell leads a process group of its own, so
 /// <see cref="Kill"/> ends the shell, the helper and the helper's own children at once. With the starter gone, a
-/// helper that does not stop within the grace period (a local host whose storage went with the starter, waiting on
-/// it to release its leases) is killed with its group, as <see cref="Kill"/> would have.
+/// helper that does not stop within the grace period (a local host that did not finish its shutdown once its storage
+/// had gone with the starter) is killed with its group, as <see cref="Kill"/> would have.
 /// </summary>
 public static class ParentWatch
 {
