@@ -8,6 +8,12 @@ namespace ServerlessFleet.Tests.Orchestration;
 
 public sealed class OrchestrationsApiTests : IAsyncLifetime
 {
+    /// <summary>
+    /// An event reaches an orchestration through its control queue, which the engine can hold back for tens of seconds
+    /// (a message received before the history it follows is returned with a doubling delay): a deadline, not a pace.
+    /// </summary>
+    private static readonly TimeSpan EngineTimeout = TimeSpan.FromSeconds(90);
+
     private TestTenant _tenant = null!;
     private HttpClient _reader = null!;
 
@@ -72,9 +78,9 @@ public sealed class OrchestrationsApiTests : IAsyncLifetime
 
         using var admin = _tenant.Server.Client(await _tenant.CreateKeyAsync(Scopes.FleetAdmin));
         await (await admin.PostAsync($"/api/v1/orchestrations/{id}:suspend", null)).AssertStatusAsync(HttpStatusCode.Accepted);
-        await Eventually.WaitAsync(() => RuntimeStatusAsync(id), s => s == "Suspended");
+        await Eventually.WaitAsync(() => RuntimeStatusAsync(id), s => s == "Suspended", EngineTimeout, "the suspend applied");
         await (await admin.PostAsync($"/api/v1/orchestrations/{id}:resume", null)).AssertStatusAsync(HttpStatusCode.Accepted);
-        await Eventually.WaitAsync(() => RuntimeStatusAsync(id), s => s == "Running");
+        await Eventually.WaitAsync(() => RuntimeStatusAsync(id), s => s == "Running", EngineTimeout, "the resume applied");
         await (await admin.PostAsync($"/api/v1/orchestrations/{id}:resume", null)).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
 
         // Terminating would leave the action running with devices waiting: refused, naming the route that ends it.
@@ -85,7 +91,7 @@ public sealed class OrchestrationsApiTests : IAsyncLifetime
         using var owner = _tenant.OwnerClient();
         var canceled = await (await owner.PostAsync($"/api/v1/actions/{action}:cancel", null)).AssertStatusAsync(HttpStatusCode.OK);
         Assert.Equal("canceled", (await canceled.JsonAsync()).GetProperty("status").GetString());
-        await Eventually.WaitAsync(() => RuntimeStatusAsync(id), s => s == "Completed");
+        await Eventually.WaitAsync(() => RuntimeStatusAsync(id), s => s == "Completed", EngineTimeout, "the operation ended");
         await (await admin.PostAsync($"/api/v1/orchestrations/{id}:terminate", null)).AssertErrorAsync(HttpStatusCode.Conflict, "conflict");
         await (await admin.DeleteAsync($"/api/v1/orchestrations/{id}")).AssertStatusAsync(HttpStatusCode.NoContent);
         await (await admin.GetAsync($"/api/v1/orchestrations/{id}")).AssertErrorAsync(HttpStatusCode.NotFound, "not_found");
