@@ -16,11 +16,11 @@ public sealed class ParentWatchTests
         watched.Start();
         var child = int.Parse((await watched.StandardOutput.ReadLineAsync())!);
         await watched.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.True(Running(child), "the child outlives its helper until the watch is told to end it");
+        Assert.True(Processes.Running(child), "the child outlives its helper until the watch is told to end it");
 
         ParentWatch.Kill(watched);
 
-        await Eventually.WaitAsync(() => !Running(child), TimeSpan.FromSeconds(10), $"process {child} to end");
+        await Eventually.WaitAsync(() => !Processes.Running(child), TimeSpan.FromSeconds(10), $"process {child} to end");
     }
 
     [Fact]
@@ -32,24 +32,10 @@ public sealed class ParentWatchTests
         using var watched = new Process { StartInfo = ParentWatch.Watched(start, starter.Id, TimeSpan.FromSeconds(1)) };
         watched.Start();
         var child = int.Parse((await watched.StandardOutput.ReadLineAsync())!);
-        Assert.True(Running(child));
+        Assert.True(Processes.Running(child));
 
         await starter.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
-        await Eventually.WaitAsync(() => !Running(child) && watched.HasExited, TimeSpan.FromSeconds(15), $"the watch to end the helper and process {child}");
-    }
-
-    /// <summary>Alive and not a zombie waiting for a parent that does not reap it.</summary>
-    private static bool Running(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return false;
-        }
+        await Eventually.WaitAsync(() => !Processes.Running(child) && watched.HasExited, TimeSpan.FromSeconds(15), $"the watch to end the helper and process {child}");
     }
 }

@@ -68,7 +68,7 @@ public sealed class RunScriptTests
             lock (output) said = output.ToString();
             var worker = System.Text.RegularExpressions.Regex.Match(said, @"Started worker process (\d+)");
             Assert.True(worker.Success, "the host did not say which worker it started");
-            Assert.False(Running(int.Parse(worker.Groups[1].Value)), "the worker outlived the host");
+            Assert.False(Processes.Running(int.Parse(worker.Groups[1].Value)), "the worker outlived the host");
         }
         catch (Exception e)
         {
@@ -99,19 +99,6 @@ public sealed class RunScriptTests
                 return port;
             }
             catch (SocketException) when (attempt < 100) { }
-        }
-    }
-
-    private static bool Running(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
         }
     }
 

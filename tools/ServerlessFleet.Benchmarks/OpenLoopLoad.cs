@@ -50,7 +50,7 @@ internal static partial class OpenLoopLoad
         var window = Enumerable.Range(firstMeasured, total - firstMeasured).ToList();
         var sorted = window.Select(i => latencies[i]).Order().ToList();
         var span = window.Max(i => finishedAt[i]) - firstMeasured / rate;
-        var common = errors.IsEmpty ? null : errors.MaxBy(e => e.Value) is var (message, count) ? $"{count} × {message}" : null;
+        var common = errors.OrderByDescending(e => e.Value).Select(e => $"{e.Value} × {e.Key}").FirstOrDefault();
         return new LoadStep(rate, window.Count / span, window.Count, window.Count(i => failed[i]),
             Measurements.Percentile(sorted, 50), Measurements.Percentile(sorted, 95), Measurements.Percentile(sorted, 99), sorted[^1], common);
 

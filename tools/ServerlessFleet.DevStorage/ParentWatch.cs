@@ -29,7 +29,7 @@ public static class ParentWatch
         """;
 
     /// <summary>How long a helper has to stop by itself once its starter is gone.</summary>
-    public static readonly TimeSpan DefaultGrace = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DefaultGrace = TimeSpan.FromSeconds(30);
 
     /// <summary><paramref name="start"/> run under the watch of this process.</summary>
     public static ProcessStartInfo Watched(ProcessStartInfo start) => Watched(start, Environment.ProcessId, DefaultGrace);
