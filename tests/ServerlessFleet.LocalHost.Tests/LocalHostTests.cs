@@ -114,7 +114,41 @@ public sealed partial class LocalHostTests
             Assert.Equal(response.Headers.GetValues("X-Request-Id").Single(), body.GetProperty("requestId").GetString());
         }
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/api/v1/tenants/guard-chunked")).StatusCode);
+
+        // Sent in one write on one connection: the requests before a refused one are answered in order, then the refusal.
+        const string auth = "Authorization: Bearer local-host-test-bootstrap-key-0123456789\r\n";
+        const string tenant = """{"tenantId":"guard-pipelined"}""";
+        var pipelined = "GET /api/v1/tenants/guard-sized HTTP/1.1\r\nHost: local\r\n" + auth + "\r\n" +
+                        $"POST /api/v1/tenants HTTP/1.1\r\nHost: local\r\n{auth}Content-Type: application/json\r\nContent-Length: {tenant.Length}\r\n\r\n{tenant}" +
+                        "GET /api/v1/devices/a%00b HTTP/1.1\r\nHost: local\r\n" + auth + "\r\n";
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(client.BaseAddress!.Host, client.BaseAddress.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(pipelined));
+        var answers = await ReadAnswersAsync(stream, count: 3).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["HTTP/1.1 200", "HTTP/1.1 201", "HTTP/1.1 400"], StatusLines().Matches(answers).Select(m => m.Value));
+        Assert.EndsWith("\"type\":\"validation_error\"", answers[..answers.LastIndexOf(",\"message\"", StringComparison.Ordinal)]);
     }
+
+    /// <summary>What the server sent until <paramref name="count"/> answers are whole (their JSON bodies closed) or it closed the connection.</summary>
+    private static async Task<string> ReadAnswersAsync(Stream stream, int count)
+    {
+        var received = new System.Text.StringBuilder();
+        var buffer = new byte[16 * 1024];
+        while (StatusLines().Count(received.ToString()) < count || !received.ToString().TrimEnd().EndsWith('}'))
+        {
+            int read;
+            // A server that closes with bytes of the client still unread resets the connection: what came before counts.
+            try { read = await stream.ReadAsync(buffer); }
+            catch (IOException) { break; }
+            if (read == 0) break;
+            received.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+        }
+        return received.ToString();
+    }
+
+    [GeneratedRegex(@"^HTTP/1\.1 \d{3}", RegexOptions.Multiline)]
+    private static partial Regex StatusLines();
 
     [GeneratedRegex(@"Started worker process (\d+)")]
     private static partial Regex WorkerPid();

@@ -25,6 +25,9 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer", "Host",
     };
 
+    /// <summary>The trigger of every forwarded request: the same empty message each time, only ever read.</summary>
+    private static readonly TypedData ProxiedRequest = new() { Http = new RpcHttp() };
+
     private readonly HttpClient _worker = new(new SocketsHttpHandler
     {
         AllowAutoRedirect = false,
@@ -65,7 +68,7 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         var invocationId = Guid.NewGuid().ToString();
         // The worker takes the request itself from the forwarded one, so the invocation carries an empty RpcHttp, as the
         // Functions host sends to a worker that declared HttpUri; route values, Query and Headers travel as trigger metadata.
-        var invocation = channel.InvokeAsync(function, new TypedData { Http = new RpcHttp() }, Metadata(context), settings.FunctionTimeout, invocationId);
+        var invocation = channel.InvokeAsync(function, ProxiedRequest, Metadata(context), settings.FunctionTimeout, invocationId);
         try
         {
             using var request = Forwarded(context, workerUri, invocationId);
@@ -122,8 +125,21 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
     {
         var metadata = new Dictionary<string, TypedData>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, value) in context.Request.RouteValues) metadata[name] = new TypedData { String = value?.ToString() ?? "" };
-        metadata["Query"] = new TypedData { Json = JsonSerializer.Serialize(context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString())) };
-        metadata["Headers"] = new TypedData { Json = JsonSerializer.Serialize(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString())) };
+        metadata["Query"] = new TypedData { Json = JsonObject(context.Request.Query) };
+        metadata["Headers"] = new TypedData { Json = JsonObject(context.Request.Headers) };
         return metadata;
+    }
+
+    /// <summary>Names to values (several joined with commas) as one JSON object, written straight from the request.</summary>
+    private static string JsonObject(IEnumerable<KeyValuePair<string, StringValues>> values)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            foreach (var (name, value) in values) json.WriteString(name, value.ToString());
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }

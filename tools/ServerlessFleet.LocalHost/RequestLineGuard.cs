@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
@@ -9,147 +10,148 @@ namespace ServerlessFleet.LocalHost;
 /// <summary>
 /// Kestrel answers a request line it refuses (a request target over its 8 KB limit, a <c>%00</c> that decodes to NUL)
 /// itself, before any middleware, with no body. In Azure the front end answers such requests; locally this connection
-/// middleware does, in the API's error shape, so that every non-2xx the host gives has a JSON body. It reads each
-/// request's head ahead of Kestrel (and passes on exactly the body its headers announce); a request it refuses ends the
-/// connection once Kestrel has answered the requests before it. A chunked body, an upgrade or HTTP/2 switch it to
-/// passing bytes through unread for the rest of the connection.
+/// middleware does, in the API's error shape, so that every non-2xx the host gives has a JSON body.
 /// </summary>
+/// <remarks>
+/// It sits in the connection's input as a reader over the client's bytes rather than a copy of them: the server sees a
+/// request's bytes only once its whole head was read and let through, and then its announced body; a request it refuses
+/// ends the server's input, and is answered once the server has answered the requests before it. A chunked body, an
+/// upgrade or HTTP/2 switch it to letting bytes through unread for the rest of the connection.
+/// </remarks>
 public sealed class RequestLineGuard
 {
     /// <summary>Kestrel's own limit on a request line (method, target, version).</summary>
     public const int MaxRequestLine = 8 * 1024;
     private const int MaxHead = 64 * 1024;
-    private static readonly byte[] HeadEnd = "\r\n\r\n"u8.ToArray();
 
     private sealed record Refusal(int Status, string Reason, string Type, string Message);
 
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var client = connection.Transport;
-        var toServer = new Pipe();
+        var input = new GuardedInput(client.Input);
         // Answers go straight to the client; only completing the output is kept back, for a refusal that follows them.
-        connection.Transport = new DuplexPipe(toServer.Reader, new HeldOpenWriter(client.Output));
-        var inbound = ForwardRequestsAsync(client.Input, toServer.Writer);
-        try
-        {
-            await next(connection);
-        }
-        finally
-        {
-            // The server is done with the connection (the client left, a refusal ended it, an idle timeout): stop reading.
-            client.Input.CancelPendingRead();
-        }
-        var refusal = await inbound;
-        if (refusal is not null) await client.Output.WriteAsync(Answer(refusal));
+        connection.Transport = new DuplexPipe(input, new HeldOpenWriter(client.Output));
+        await next(connection);
+        if (input.Refused is { } refusal) await client.Output.WriteAsync(Answer(refusal));
         await client.Output.CompleteAsync();
     }
 
-    /// <summary>Forwards requests until the client is done or one is refused (then returned).</summary>
-    private static async Task<Refusal?> ForwardRequestsAsync(PipeReader client, PipeWriter server)
+    /// <summary>
+    /// The client's input as the server reads it, cut at the first byte not yet let through. Offsets are counted from the
+    /// connection's first byte, so what was let through survives the server consuming part of it.
+    /// </summary>
+    private sealed class GuardedInput(PipeReader client) : PipeReader
     {
-        try
+        private long _bufferStart;
+        private long _letThroughTo;
+        private bool _unread;
+        private ReadOnlySequence<byte> _last;
+        private long _shown;
+
+        public Refusal? Refused { get; private set; }
+
+        public override async ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
+            Guard(await client.ReadAsync(cancellationToken));
+
+        public override bool TryRead(out ReadResult result)
         {
-            while (true)
+            if (!client.TryRead(out var read))
             {
-                var result = await client.ReadAsync();
-                if (result.IsCanceled) return null;
-                var buffer = result.Buffer;
-                var end = Find(buffer, HeadEnd);
-                if (end is null)
-                {
-                    if (buffer.Length > MaxHead) return await PassThroughAsync(client, server, buffer);
-                    if (result.IsCompleted)
-                    {
-                        await server.WriteAsync(buffer.ToArray());
-                        client.AdvanceTo(buffer.End);
-                        return null;
-                    }
-                    client.AdvanceTo(buffer.Start, buffer.End);
-                    continue;
-                }
-                var head = buffer.Slice(0, end.Value + HeadEnd.Length);
-                var headBytes = head.ToArray();
-                var text = Encoding.Latin1.GetString(headBytes);
-                var line = text[..text.IndexOf("\r\n", StringComparison.Ordinal)];
-                if (Refuse(line) is { } refusal)
-                {
-                    client.AdvanceTo(buffer.End);
-                    return refusal;
-                }
-                await server.WriteAsync(headBytes);
-                var body = BodyOf(line, text);
-                client.AdvanceTo(head.End);
-                if (body is null) return await PassThroughAsync(client, server, null);
-                if (body > 0) await CopyBodyAsync(client, server, body.Value);
+                result = default;
+                return false;
             }
+            result = Guard(read);
+            return true;
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)
+
+        public override void AdvanceTo(SequencePosition consumed) => AdvanceTo(consumed, consumed);
+
+        public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
         {
-            // The client went away, or the server ended the connection while this waited for more.
-            return null;
+            // The server looked at everything it was shown: the client's reader waits for bytes it has not had yet,
+            // not for the server to look again at a head still held back. A refused request is not waited on: the
+            // server's next read ends its input there.
+            var sawAll = Refused is null && _shown < _last.Length && _last.Slice(0, examined).Length >= _shown;
+            _bufferStart += _last.Slice(0, consumed).Length;
+            client.AdvanceTo(consumed, sawAll ? _last.End : examined);
         }
-        finally
+
+        public override void CancelPendingRead() => client.CancelPendingRead();
+
+        public override void Complete(Exception? exception = null) => client.Complete(exception);
+
+        private ReadResult Guard(ReadResult read)
         {
-            await server.CompleteAsync();
+            _last = read.Buffer;
+            if (read.IsCanceled) return Shown(read, read.Buffer.Length, read.IsCompleted);
+            LetThrough(read.Buffer);
+            // The server's input ends at a refused request once the server has taken every request before it.
+            if (Refused is not null) return Shown(read, _letThroughTo - _bufferStart, completed: _letThroughTo == _bufferStart);
+            // A client that ended mid-head leaves the server to answer what it was sent.
+            return Shown(read, _unread || read.IsCompleted ? read.Buffer.Length : Math.Min(read.Buffer.Length, _letThroughTo - _bufferStart), read.IsCompleted);
+        }
+
+        private ReadResult Shown(ReadResult read, long length, bool completed)
+        {
+            _shown = length;
+            return new ReadResult(read.Buffer.Slice(0, length), read.IsCanceled, completed);
+        }
+
+        /// <summary>Lets through each whole head in the buffer that passes, with the body it announces.</summary>
+        private void LetThrough(ReadOnlySequence<byte> buffer)
+        {
+            while (!_unread && Refused is null && _letThroughTo - _bufferStart < buffer.Length)
+            {
+                var rest = buffer.Slice(_letThroughTo - _bufferStart);
+                var reader = new SequenceReader<byte>(rest);
+                if (!reader.TryReadTo(out ReadOnlySequence<byte> head, "\r\n\r\n"u8, advancePastDelimiter: false))
+                {
+                    _unread = rest.Length > MaxHead;
+                    return;
+                }
+                var bytes = head.IsSingleSegment ? head.FirstSpan : head.ToArray();
+                var lineEnd = bytes.IndexOf("\r\n"u8);
+                var line = lineEnd < 0 ? bytes : bytes[..lineEnd];
+                Refused = Refuse(line);
+                if (Refused is not null) return;
+                if (BodyOf(line, lineEnd < 0 ? [] : bytes[(lineEnd + 2)..]) is not { } body)
+                {
+                    _unread = true;
+                    return;
+                }
+                _letThroughTo += head.Length + 4 + body;
+            }
         }
     }
 
-    private static Refusal? Refuse(string line)
+    private static Refusal? Refuse(ReadOnlySpan<byte> line)
     {
-        var parts = line.Split(' ');
-        if (parts.Length != 3) return null;
+        if (line.Count((byte)' ') != 2) return null;
         if (line.Length > MaxRequestLine)
             return new Refusal(414, "URI Too Long", "uri_too_long", $"The request target is longer than this host accepts ({MaxRequestLine} bytes with the method and version).");
-        if (parts[1].Contains("%00", StringComparison.Ordinal))
+        var target = line[(line.IndexOf((byte)' ') + 1)..line.LastIndexOf((byte)' ')];
+        if (target.IndexOf("%00"u8) >= 0)
             return new Refusal(400, "Bad Request", "validation_error", "The request target contains an encoded NUL (%00), which no route accepts.");
         return null;
     }
 
     /// <summary>The body's length from the head: 0 for none, null when it cannot be known without reading it (chunked, upgrade, HTTP/2).</summary>
-    private static long? BodyOf(string line, string head)
+    private static long? BodyOf(ReadOnlySpan<byte> line, ReadOnlySpan<byte> headers)
     {
-        if (!line.EndsWith("HTTP/1.1", StringComparison.Ordinal) && !line.EndsWith("HTTP/1.0", StringComparison.Ordinal)) return null;
+        if (!line.EndsWith("HTTP/1.1"u8) && !line.EndsWith("HTTP/1.0"u8)) return null;
         long length = 0;
-        foreach (var header in head.Split("\r\n").Skip(1))
+        foreach (var range in headers.Split("\r\n"u8))
         {
-            var colon = header.IndexOf(':');
+            var header = headers[range];
+            var colon = header.IndexOf((byte)':');
             if (colon <= 0) continue;
-            var (name, value) = (header[..colon].Trim(), header[(colon + 1)..].Trim());
-            if (name.Equals("Transfer-Encoding", StringComparison.OrdinalIgnoreCase) || name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)) return null;
-            if (name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase) && !long.TryParse(value, out length)) return null;
+            var name = header[..colon].Trim((byte)' ');
+            var value = header[(colon + 1)..].Trim(" \t"u8);
+            if (Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8) || Ascii.EqualsIgnoreCase(name, "Upgrade"u8)) return null;
+            if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8) && !(Utf8Parser.TryParse(value, out length, out var used) && used == value.Length)) return null;
         }
         return length;
-    }
-
-    private static async Task CopyBodyAsync(PipeReader client, PipeWriter server, long length)
-    {
-        while (length > 0)
-        {
-            var result = await client.ReadAsync();
-            if (result.IsCanceled) return;
-            var chunk = result.Buffer.Slice(0, Math.Min(length, result.Buffer.Length));
-            foreach (var segment in chunk) await server.WriteAsync(segment);
-            length -= chunk.Length;
-            client.AdvanceTo(chunk.End);
-            if (result.IsCompleted && length > 0) return;
-        }
-    }
-
-    private static async Task<Refusal?> PassThroughAsync(PipeReader client, PipeWriter server, ReadOnlySequence<byte>? unread)
-    {
-        if (unread is { } pending)
-        {
-            foreach (var segment in pending) await server.WriteAsync(segment);
-            client.AdvanceTo(pending.End);
-        }
-        await client.CopyToAsync(server);
-        return null;
-    }
-
-    private static long? Find(ReadOnlySequence<byte> buffer, byte[] pattern)
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        return reader.TryReadTo(out ReadOnlySequence<byte> before, pattern, advancePastDelimiter: false) ? before.Length : null;
     }
 
     private static byte[] Answer(Refusal refusal)

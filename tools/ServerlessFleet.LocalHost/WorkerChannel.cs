@@ -43,6 +43,8 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase, IF
 
     private (Task Worker, Task<Uri> Listening)? _http;
     private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+    /// <summary>Invocations carry no trace of the caller's; one empty context serves them all, as it is only ever read.</summary>
+    private static readonly RpcTraceContext NoTraceContext = new();
 
     /// <summary>
     /// The worker's HTTP server (ASP.NET Core integration), once the current worker is loaded and its server takes
@@ -186,7 +188,7 @@ public sealed class WorkerChannel(HostLog log) : FunctionRpc.FunctionRpcBase, IF
     public async Task<InvocationResponse> InvokeAsync(LoadedFunction function, TypedData trigger, IReadOnlyDictionary<string, TypedData> metadata,
         TimeSpan timeout, string? invocationId = null)
     {
-        var request = new InvocationRequest { InvocationId = invocationId ?? Guid.NewGuid().ToString(), FunctionId = function.FunctionId, TraceContext = new RpcTraceContext() };
+        var request = new InvocationRequest { InvocationId = invocationId ?? Guid.NewGuid().ToString(), FunctionId = function.FunctionId, TraceContext = NoTraceContext };
         request.InputData.Add(new ParameterBinding { Name = function.TriggerName, Data = trigger });
         foreach (var input in function.Inputs)
             request.InputData.Add(new ParameterBinding { Name = input["name"]!.GetValue<string>(), Data = InputBindings!(input) });
