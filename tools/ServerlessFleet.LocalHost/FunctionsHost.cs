@@ -59,6 +59,8 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
 
         var address = http.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         log.Host($"Host started: {address} ({functions.Count} functions: {string.Join(", ", functions.Select(f => f.Name).Order(StringComparer.Ordinal))})");
+        if (host.MaxConcurrentRequests > 0 || host.MaxOutstandingRequests > 0)
+            log.Host($"HTTP requests: at most {Limit(host.MaxConcurrentRequests)} at once, {Limit(host.MaxOutstandingRequests)} running and waiting (host.json extensions.http).");
 
         // The host runs until it is stopped, the worker keeps dying, or a trigger listener fails.
         var failure = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -142,4 +144,6 @@ public sealed class FunctionsHost(LocalHostOptions options, HostLog log)
         await app.StartAsync();
         return app;
     }
+
+    private static string Limit(int value) => value > 0 ? value.ToString() : "unbounded";
 }

@@ -11,7 +11,10 @@ public sealed record QueueSettings(int BatchSize, int NewBatchThreshold, int Max
 /// What the Functions host reads from the app's host.json, with the app-setting overrides the host honours
 /// (<c>AzureFunctionsJobHost__extensions__queues__maxDequeueCount</c> and so on).
 /// </summary>
-public sealed record HostSettings(string RoutePrefix, QueueSettings Queues, TimeSpan FunctionTimeout, DurableSettings Durable)
+/// <param name="MaxConcurrentRequests">host.json <c>extensions.http.maxConcurrentRequests</c>; -1 is unbounded.</param>
+/// <param name="MaxOutstandingRequests">host.json <c>extensions.http.maxOutstandingRequests</c>; -1 is unbounded.</param>
+public sealed record HostSettings(string RoutePrefix, QueueSettings Queues, TimeSpan FunctionTimeout, DurableSettings Durable,
+    int MaxConcurrentRequests = -1, int MaxOutstandingRequests = -1)
 {
     public static HostSettings Load(string hostJsonPath, IReadOnlyDictionary<string, string> settings)
     {
@@ -36,6 +39,7 @@ public sealed record HostSettings(string RoutePrefix, QueueSettings Queues, Time
             Span("extensions:queues:maxPollingInterval", TimeSpan.FromMinutes(1)),
             !string.Equals(Read("extensions:queues:messageEncoding"), "none", StringComparison.OrdinalIgnoreCase));
         var prefix = Read("extensions:http:routePrefix") ?? "api";
-        return new HostSettings(prefix.Trim('/'), queues, Span("functionTimeout", TimeSpan.FromMinutes(30)), DurableSettings.Load(Read));
+        return new HostSettings(prefix.Trim('/'), queues, Span("functionTimeout", TimeSpan.FromMinutes(30)), DurableSettings.Load(Read),
+            Int("extensions:http:maxConcurrentRequests", -1), Int("extensions:http:maxOutstandingRequests", -1));
     }
 }

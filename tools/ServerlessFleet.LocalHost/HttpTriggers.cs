@@ -50,7 +50,40 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         }
     }
 
+    private readonly HttpThrottle _throttle = new(settings.MaxConcurrentRequests, settings.MaxOutstandingRequests);
+
     private async Task ForwardAsync(HttpContext context, LoadedFunction function, Func<TimeSpan, Task<Uri>> currentWorker)
+    {
+        try
+        {
+            if (!await _throttle.EnterAsync(context.RequestAborted))
+            {
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                context.Response.Headers.RetryAfter = "1";
+                await context.Response.WriteAsJsonAsync(new
+                {
+                    type = "rate_limited", requestId = RequestIdOf(context),
+                    message = $"The host holds as many requests as it may ({_throttle.MaxOutstandingRequests}, host.json extensions.http.maxOutstandingRequests); retry after the time in Retry-After.",
+                });
+                return;
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The caller left while its request waited for its turn.
+            return;
+        }
+        try
+        {
+            await ForwardToWorkerAsync(context, function, currentWorker);
+        }
+        finally
+        {
+            _throttle.Exit();
+        }
+    }
+
+    private async Task ForwardToWorkerAsync(HttpContext context, LoadedFunction function, Func<TimeSpan, Task<Uri>> currentWorker)
     {
         Uri workerUri;
         try
