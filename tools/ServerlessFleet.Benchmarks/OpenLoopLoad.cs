@@ -5,7 +5,12 @@ namespace ServerlessFleet.Benchmarks;
 
 /// <summary>One rate held for a while: what was asked, what completed, and latency percentiles in milliseconds.</summary>
 /// <param name="CommonError">The most frequent failure of the step and how often it occurred, when any failed.</param>
-internal sealed record LoadStep(double TargetRate, double AchievedRate, int Requests, int Errors, double P50, double P95, double P99, double Max, string? CommonError = null)
+/// <param name="SlowWindows">
+/// How the latency over the budget was spread: the 100 ms windows of scheduled starts whose slowest request passed it,
+/// out of all, and the worst of them. A few windows mean stalls; most of them mean a rate beyond what the system serves.
+/// </param>
+internal sealed record LoadStep(double TargetRate, double AchievedRate, int Requests, int Errors, double P50, double P95, double P99, double Max,
+    string? CommonError = null, string? SlowWindows = null)
 {
     public const double LatencyBudgetMs = 100;
 
@@ -14,7 +19,8 @@ internal sealed record LoadStep(double TargetRate, double AchievedRate, int Requ
 
     public override string ToString() =>
         $"{TargetRate,8:F0}/s asked {AchievedRate,8:F1}/s done  p50 {P50,7:F1}  p95 {P95,7:F1}  p99 {P99,7:F1}  max {Max,7:F1} ms  errors {Errors,4}  {(Sustained ? "held" : "not held")}" +
-        (CommonError is null ? "" : $"\n      most frequent error: {CommonError}");
+        (CommonError is null ? "" : $"\n      most frequent error: {CommonError}") +
+        (Sustained || SlowWindows is null ? "" : $"\n      {SlowWindows}");
 }
 
 /// <summary>
@@ -51,8 +57,12 @@ internal static partial class OpenLoopLoad
         var sorted = window.Select(i => latencies[i]).Order().ToList();
         var span = window.Max(i => finishedAt[i]) - firstMeasured / rate;
         var common = errors.OrderByDescending(e => e.Value).Select(e => $"{e.Value} × {e.Key}").FirstOrDefault();
+        var windows = window.GroupBy(i => (int)(i * 10 / rate)).Select(w => (Start: w.Key / 10.0 - warmup.TotalSeconds, Worst: w.Max(i => latencies[i]))).ToList();
+        var slow = windows.Where(w => w.Worst > LoadStep.LatencyBudgetMs).ToList();
+        var slowWindows = slow.Count == 0 ? null
+            : $"{slow.Count} of {windows.Count} 100 ms windows over {LoadStep.LatencyBudgetMs} ms; the worst at {slow.MaxBy(w => w.Worst).Start:F1} s ({slow.Max(w => w.Worst):F0} ms)";
         return new LoadStep(rate, window.Count / span, window.Count, window.Count(i => failed[i]),
-            Measurements.Percentile(sorted, 50), Measurements.Percentile(sorted, 95), Measurements.Percentile(sorted, 99), sorted[^1], common);
+            Measurements.Percentile(sorted, 50), Measurements.Percentile(sorted, 95), Measurements.Percentile(sorted, 99), sorted[^1], common, slowWindows);
 
         async Task TimedAsync(int i)
         {
