@@ -25,6 +25,8 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade", "Proxy-Connection", "TE", "Trailer", "Host",
     };
 
+    private readonly HttpThrottle _throttle = new(settings.MaxConcurrentRequests, settings.MaxOutstandingRequests);
+
     /// <summary>The trigger of every forwarded request: the same empty message each time, only ever read.</summary>
     private static readonly TypedData ProxiedRequest = new() { Http = new RpcHttp() };
 
@@ -49,8 +51,6 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
                 context => ForwardAsync(context, function, workerUri)).WithDisplayName(function.Name);
         }
     }
-
-    private readonly HttpThrottle _throttle = new(settings.MaxConcurrentRequests, settings.MaxOutstandingRequests);
 
     private async Task ForwardAsync(HttpContext context, LoadedFunction function, Func<TimeSpan, Task<Uri>> currentWorker)
     {
