@@ -88,8 +88,9 @@ public sealed class RequestLineGuard
             LetThrough(read.Buffer);
             // The server's input ends at a refused request once the server has taken every request before it.
             if (Refused is not null) return Shown(read, _letThroughTo - _bufferStart, completed: _letThroughTo == _bufferStart);
-            // A client that ended mid-head leaves the server to answer what it was sent.
-            return Shown(read, _unread || read.IsCompleted ? read.Buffer.Length : Math.Min(read.Buffer.Length, _letThroughTo - _bufferStart), read.IsCompleted);
+            // A client that ended mid-head leaves the server to answer what it was sent; there is nothing after it to guard.
+            _unread |= read.IsCompleted;
+            return Shown(read, _unread ? read.Buffer.Length : Math.Min(read.Buffer.Length, _letThroughTo - _bufferStart), read.IsCompleted);
         }
 
         private ReadResult Shown(ReadResult read, long length, bool completed)
