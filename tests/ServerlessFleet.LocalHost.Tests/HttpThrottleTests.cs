@@ -16,10 +16,7 @@ public sealed class HttpThrottleTests
         throttle.Exit();
         Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
         // The refused request took no place: with one running, one more may wait again.
-        var next = throttle.EnterAsync(CancellationToken.None).AsTask();
-        Assert.False(next.IsCompleted);
-        throttle.Exit();
-        Assert.True(await next.WaitAsync(TimeSpan.FromSeconds(10)));
+        await OneMoreWaitsForTheRunningOne(throttle);
     }
 
     [Fact]
@@ -32,10 +29,7 @@ public sealed class HttpThrottleTests
         await left.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
 
-        var next = throttle.EnterAsync(CancellationToken.None).AsTask();
-        Assert.False(next.IsCompleted);
-        throttle.Exit();
-        Assert.True(await next.WaitAsync(TimeSpan.FromSeconds(10)));
+        await OneMoreWaitsForTheRunningOne(throttle);
     }
 
     [Fact]
@@ -43,5 +37,14 @@ public sealed class HttpThrottleTests
     {
         var throttle = new HttpThrottle(maxConcurrentRequests: -1, maxOutstandingRequests: -1);
         for (var i = 0; i < 1000; i++) Assert.True(await throttle.EnterAsync(CancellationToken.None));
+    }
+
+    /// <summary>With one request running: the next is not let in until that one is done, then it is.</summary>
+    private static async Task OneMoreWaitsForTheRunningOne(HttpThrottle throttle)
+    {
+        var next = throttle.EnterAsync(CancellationToken.None).AsTask();
+        Assert.False(next.IsCompleted);
+        throttle.Exit();
+        Assert.True(await next.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 }
