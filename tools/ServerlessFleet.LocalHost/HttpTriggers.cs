@@ -58,13 +58,8 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         {
             if (!await _throttle.EnterAsync(context.RequestAborted))
             {
-                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                context.Response.Headers.RetryAfter = "1";
-                await context.Response.WriteAsJsonAsync(new
-                {
-                    type = "rate_limited", requestId = RequestIdOf(context),
-                    message = $"The host holds as many requests as it may ({_throttle.MaxOutstandingRequests}, host.json extensions.http.maxOutstandingRequests); retry after the time in Retry-After.",
-                });
+                await RefuseAsync(context, StatusCodes.Status429TooManyRequests, retryAfterSeconds: 1, "rate_limited",
+                    $"The host holds as many requests as it may ({_throttle.MaxOutstandingRequests}, host.json extensions.http.maxOutstandingRequests); retry after the time in Retry-After.");
                 return;
             }
         }
@@ -93,9 +88,7 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         catch (Exception e) when (e is TimeoutException or WorkerGoneException)
         {
             log.Host($"{function.Name}: no worker took the request within {WorkerStartWait.TotalSeconds:0} s ({e.Message}).");
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = "5";
-            await context.Response.WriteAsJsonAsync(new { type = "service_unavailable", message = "The app's worker is starting again; retry shortly.", requestId = RequestIdOf(context) });
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, retryAfterSeconds: 5, "service_unavailable", "The app's worker is starting again; retry shortly.");
             return;
         }
         var invocationId = Guid.NewGuid().ToString();
@@ -126,6 +119,14 @@ public sealed class HttpTriggers(IFunctionInvoker channel, HostSettings settings
         {
             log.Host($"{function.Name}: {e.Message}");
         }
+    }
+
+    /// <summary>An answer the host gives itself, without the worker: the status, when to retry, and the API's error JSON.</summary>
+    private static Task RefuseAsync(HttpContext context, int status, int retryAfterSeconds, string type, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return context.Response.WriteAsJsonAsync(new { type, message, requestId = RequestIdOf(context) });
     }
 
     /// <summary>The request as the worker receives it: streamed body, the caller's headers, the invocation it belongs to and the caller's address.</summary>
