@@ -45,11 +45,14 @@ internal static class SteadyStateBenchmark
 
         // Seeding's writes settle in the emulator before anything is measured.
         await Task.Delay(TimeSpan.FromSeconds(15));
-        var (raw, _) = await OpenLoopLoad.FindHighestAsync("raw Azurite point reads of device rows", 200, rate => StepAsync(rate, measured, async i =>
-            await table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(BenchFleet.Tenant, serials[i % serials.Count]), DeviceKeys.DeviceRow), host));
+        Task ReadAsync(int i) => table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(BenchFleet.Tenant, serials[i % serials.Count]), DeviceKeys.DeviceRow);
+        var probed = 0;
+        Task ProbeAsync() => ReadAsync(Interlocked.Increment(ref probed) * 7919);
+        Task<LoadStep> StepAsync(double rate, Func<int, Task> request) => StepWithProbeAsync(rate, measured, request, ProbeAsync, host);
+        var (raw, _) = await OpenLoopLoad.FindHighestAsync("raw Azurite point reads of device rows", 200, rate => StepAsync(rate, ReadAsync));
         Func<int, Task> poll = i => BenchFleet.PollNothingDueAsync(http, tokens[i % tokens.Count]);
         await FirstPollsAsync(tokens, poll);
-        var (idle, _) = await OpenLoopLoad.FindHighestAsync("device polls, nothing due (HTTP 204)", 100, rate => StepAsync(rate, measured, poll, host));
+        var (idle, _) = await OpenLoopLoad.FindHighestAsync("device polls, nothing due (HTTP 204)", 100, rate => StepAsync(rate, poll));
         Summarise("device polls, nothing due", idle, raw);
         if (rolloutDevices <= 0) return;
 
@@ -96,7 +99,7 @@ internal static class SteadyStateBenchmark
         await FirstPollsAsync(tokens, poll);
         var (busy, _) = await OpenLoopLoad.FindHighestAsync($"device polls, nothing due, while the {rolloutDevices}-device rollout runs", 50, async rate =>
         {
-            var step = await StepAsync(rate, measured, poll, host);
+            var step = await StepAsync(rate, poll);
             Console.WriteLine($"    rollout at {clock.Elapsed.TotalSeconds:F0} s: {await RolloutAsync()}");
             return step;
         });
@@ -107,10 +110,12 @@ internal static class SteadyStateBenchmark
         Summarise($"device polls, nothing due, {rolloutDevices}-device rollout running", busy, raw);
     }
 
-    private static async Task<LoadStep> StepAsync(double rate, TimeSpan measured, Func<int, Task> request, BenchHost host)
+    private static async Task<LoadStep> StepWithProbeAsync(double rate, TimeSpan measured, Func<int, Task> request, Func<Task> storageRead, BenchHost host)
     {
         var cpu = ProcessCpu.Start();
-        var step = await OpenLoopLoad.RunAsync(rate, Warmup, measured, request);
+        var probe = StorageProbe.Start(storageRead);
+        var load = await OpenLoopLoad.RunAsync(rate, Warmup, measured, request);
+        var step = load with { StorageWorstMs = await probe.StopAsync() };
         // An overloaded host can end (out of file handles and memory with a connection per waiting request); the steps
         // after it would measure refusals, so the search ends here with what the host said last.
         if (host.Host.Exited.IsCompleted)
