@@ -104,8 +104,11 @@ internal static partial class OpenLoopLoad
     /// first is not), then three bisections between the highest rate held and the lowest that was not. Every step is
     /// printed as it ends.
     /// </summary>
-    public static async Task<(LoadStep? Highest, IReadOnlyList<LoadStep> Steps)> FindHighestAsync(string what, double start, Func<double, Task<LoadStep>> step)
+    /// <param name="tag">Marks this search's steps where another search's are printed between them.</param>
+    public static async Task<(LoadStep? Highest, IReadOnlyList<LoadStep> Steps)> FindHighestAsync(string what, double start, Func<double, Task<LoadStep>> step,
+        string tag = "")
     {
+        var prefix = $"  {tag}{(tag.Length > 0 ? " " : "")}";
         Console.WriteLine($"## {what}: highest rate with p99 < {LoadStep.LatencyBudgetMs} ms");
         var steps = new List<LoadStep>();
         LoadStep? held = null, missed = null;
@@ -120,7 +123,7 @@ internal static partial class OpenLoopLoad
 
         void Record(LoadStep s)
         {
-            Console.WriteLine("  " + s);
+            Console.WriteLine(prefix + s);
             steps.Add(s);
             if (s.Sustained && (held is null || s.TargetRate > held.TargetRate)) held = s;
             if (!s.Sustained && (missed is null || s.TargetRate < missed.TargetRate)) missed = s;
@@ -142,7 +145,7 @@ internal static partial class OpenLoopLoad
                 if (s.Sustained) return s;
                 if (!s.MissedOnStorageStall) counted++;
                 if (counted == 2 || attempt == MaxAttempts) return s;
-                Console.WriteLine("  " + s + (s.MissedOnStorageStall ? " (storage itself stalled: not counted, once more)" : " (once more)"));
+                Console.WriteLine(prefix + s + (s.MissedOnStorageStall ? " (storage itself stalled: not counted, once more)" : " (once more)"));
             }
         }
     }
