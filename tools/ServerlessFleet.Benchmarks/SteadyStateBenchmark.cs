@@ -48,8 +48,7 @@ internal static class SteadyStateBenchmark
         // Seeding's writes settle in the emulator before anything is measured.
         await Task.Delay(TimeSpan.FromSeconds(15));
         Task ReadAsync(int i) => table.GetEntityAsync<TableEntity>(DeviceKeys.Partition(BenchFleet.Tenant, serials[i % serials.Count]), DeviceKeys.DeviceRow);
-        var probed = 0;
-        Task ProbeAsync() => ReadAsync(Interlocked.Increment(ref probed) * 7919);
+        Task ProbeAsync() => ReadAsync(Random.Shared.Next(serials.Count));
         Task<LoadStep> StepAsync(double rate, Func<int, Task> request) => StepWithProbeAsync(rate, measured, request, ProbeAsync, host);
         Func<int, Task> poll = i => BenchFleet.PollNothingDueAsync(http, tokens[i % tokens.Count]);
         await FirstPollsAsync(tokens, poll);
