@@ -104,6 +104,7 @@ internal static partial class OpenLoopLoad
     /// first is not), then three bisections between the highest rate held and the lowest that was not. Every step is
     /// printed as it ends.
     /// </summary>
+    /// <param name="step">One step at the given rate, begun once the last step's backlog has drained.</param>
     /// <param name="tag">Marks this search's steps where another search's are printed between them.</param>
     public static async Task<(LoadStep? Highest, IReadOnlyList<LoadStep> Steps)> FindHighestAsync(string what, double start, Func<double, Task<LoadStep>> step,
         string tag = "")
@@ -139,8 +140,6 @@ internal static partial class OpenLoopLoad
             var counted = 0;
             for (var attempt = 1; ; attempt++)
             {
-                // A moment between steps so one step's backlog does not count against the next.
-                await Task.Delay(TimeSpan.FromSeconds(2));
                 var s = await step(rate);
                 if (s.Sustained) return s;
                 if (!s.MissedOnStorageStall) counted++;

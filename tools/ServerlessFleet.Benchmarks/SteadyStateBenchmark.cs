@@ -56,7 +56,7 @@ internal static class SteadyStateBenchmark
         var turns = new TakingTurns(2);
         async Task<LoadStep?> SearchAsync(int side, string what, string tag, double start, Func<int, Task> request)
         {
-            try { return (await OpenLoopLoad.FindHighestAsync(what, start, turns.InTurn(side, StepGap, rate => StepAsync(rate, request)), tag)).Highest; }
+            try { return (await OpenLoopLoad.FindHighestAsync(what, start, turns.InTurn(side, rate => StepAsync(rate, request)), tag)).Highest; }
             finally { turns.Finish(side); }
         }
         var rawSearch = SearchAsync(0, "raw Azurite point reads of device rows", "raw ", 200, ReadAsync);
@@ -121,6 +121,9 @@ internal static class SteadyStateBenchmark
 
     private static async Task<LoadStep> StepWithProbeAsync(double rate, TimeSpan measured, Func<int, Task> request, Func<Task> storageRead, BenchHost host)
     {
+        // A moment first, so that the last step's backlog (this search's or, taking turns, the other's) does not count
+        // against this one.
+        await Task.Delay(StepGap);
         var cpu = ProcessCpu.Start();
         var probe = StorageProbe.Start(storageRead);
         var load = await OpenLoopLoad.RunAsync(rate, Warmup, measured, request);

@@ -12,15 +12,11 @@ internal sealed class TakingTurns(int sides)
     private int _turn;
     private TaskCompletionSource _passed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary><paramref name="step"/> run only in <paramref name="side"/>'s turn, after a pause that lets the last step's backlog drain.</summary>
-    public Func<double, Task<LoadStep>> InTurn(int side, TimeSpan pause, Func<double, Task<LoadStep>> step) => async rate =>
+    /// <summary><paramref name="step"/> run only in <paramref name="side"/>'s turn.</summary>
+    public Func<double, Task<LoadStep>> InTurn(int side, Func<double, Task<LoadStep>> step) => async rate =>
     {
         await TurnAsync(side);
-        try
-        {
-            await Task.Delay(pause);
-            return await step(rate);
-        }
+        try { return await step(rate); }
         finally { Pass(); }
     };
 
