@@ -21,6 +21,8 @@ internal static class SteadyStateBenchmark
 {
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan StepGap = TimeSpan.FromSeconds(2);
+    // What a step may take past its schedule: its last requests finishing, the storage probe stopping.
+    private static readonly TimeSpan StepOverrun = TimeSpan.FromSeconds(5);
 
     /// <param name="rolloutPollSeconds">What the host tells devices with nothing due (half of it, at most 60 s, while a deployment is theirs); 0 keeps the product's defaults (300 s and 60 s).</param>
     public static async Task RunAsync(int deviceCount, int rolloutDevices, int seconds, int rolloutPollSeconds)
@@ -51,16 +53,25 @@ internal static class SteadyStateBenchmark
         Task ProbeAsync() => ReadAsync(Random.Shared.Next(serials.Count));
         Task<LoadStep> StepAsync(double rate, Func<int, Task> request) => StepWithProbeAsync(rate, measured, request, ProbeAsync, host);
         Func<int, Task> poll = i => BenchFleet.PollNothingDueAsync(http, tokens[i % tokens.Count]);
-        await FirstPollsAsync(tokens, poll);
+        // Every device's first poll writes its last-seen time; the searches measure the steady state after it (reads
+        // only), and the heartbeats that fall due later are taken between steps.
+        var heartbeats = new HeartbeatRounds(tokens, poll);
+        await heartbeats.RunAsync();
+        var longestStep = StepGap + Warmup + measured + StepOverrun;
+        async Task<LoadStep> PollStepAsync(double rate)
+        {
+            await heartbeats.BeforeStepAsync(longestStep);
+            return await StepAsync(rate, poll);
+        }
         // The two searches take turns, a raw step and then a poll step, so that the machine's drift weighs on both alike.
         var turns = new TakingTurns(2);
-        async Task<LoadStep?> SearchAsync(int side, string what, string tag, double start, Func<int, Task> request)
+        async Task<LoadStep?> SearchAsync(int side, string what, string tag, double start, Func<double, Task<LoadStep>> step)
         {
-            try { return (await OpenLoopLoad.FindHighestAsync(what, start, turns.InTurn(side, rate => StepAsync(rate, request)), tag)).Highest; }
+            try { return (await OpenLoopLoad.FindHighestAsync(what, start, turns.InTurn(side, step), tag)).Highest; }
             finally { turns.Finish(side); }
         }
-        var rawSearch = SearchAsync(0, "raw Azurite point reads of device rows", "raw ", 200, ReadAsync);
-        var idleSearch = SearchAsync(1, "device polls, nothing due (HTTP 204)", "poll", 100, poll);
+        var rawSearch = SearchAsync(0, "raw Azurite point reads of device rows", "raw ", 200, rate => StepAsync(rate, ReadAsync));
+        var idleSearch = SearchAsync(1, "device polls, nothing due (HTTP 204)", "poll", 100, PollStepAsync);
         var (raw, idle) = (await rawSearch, await idleSearch);
         Summarise("device polls, nothing due", idle, raw);
         if (rolloutDevices <= 0) return;
@@ -105,10 +116,9 @@ internal static class SteadyStateBenchmark
             await Task.Delay(TimeSpan.FromSeconds(2));
         }
         Console.WriteLine($"rollout at {clock.Elapsed.TotalSeconds:F0} s: {await RolloutAsync()}");
-        await FirstPollsAsync(tokens, poll);
         var (busy, _) = await OpenLoopLoad.FindHighestAsync($"device polls, nothing due, while the {rolloutDevices}-device rollout runs", 50, async rate =>
         {
-            var step = await StepAsync(rate, poll);
+            var step = await PollStepAsync(rate);
             Console.WriteLine($"    rollout at {clock.Elapsed.TotalSeconds:F0} s: {await RolloutAsync()}");
             return step;
         });
@@ -135,26 +145,6 @@ internal static class SteadyStateBenchmark
                                                $"Its last output:\n{string.Join('\n', host.Host.RecentOutput.Split('\n').TakeLast(20))}");
         Console.WriteLine($"    cores used: {ProcessCpu.Describe(cpu.CoresUsed())}");
         return step;
-    }
-
-    /// <summary>
-    /// Every device polls once, as fast as 32 pollers go: a device's first poll in five minutes also writes its last-seen
-    /// time, so the searches that follow measure the steady state (reads only) rather than a fleet coming online.
-    /// </summary>
-    private static async Task FirstPollsAsync(IReadOnlyList<string> tokens, Func<int, Task> poll)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var refused = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, tokens.Count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (i, _) =>
-        {
-            // A device told 503 (storage busy) comes back a moment later, as Retry-After asks.
-            for (var attempt = 0; ; attempt++)
-            {
-                try { await poll(i); return; }
-                catch (InvalidOperationException) when (attempt < 5) { Interlocked.Increment(ref refused); await Task.Delay(1000); }
-            }
-        });
-        Report.Line($"first polls (each writes last-seen), 32 at a time; {refused} refused and repeated", tokens.Count, clock.Elapsed);
     }
 
     private static void Summarise(string what, LoadStep? platform, LoadStep? raw)
