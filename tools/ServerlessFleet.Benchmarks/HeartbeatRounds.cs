@@ -6,8 +6,8 @@ namespace ServerlessFleet.Benchmarks;
 /// <summary>
 /// Keeps a steady-state search's polls to reads. A device's first poll in <see cref="DeviceAuthenticator.HeartbeatInterval"/>
 /// also writes its last-seen time, and every device of the benchmark wrote its last in one round lasting seconds, so
-/// five minutes later all their heartbeats fall due within one step: that step would measure 10,000 writes, not polls
-/// with nothing due. Instead, a step that would reach the heartbeats waits until the last is due and every device
+/// five minutes later all their heartbeats fall due within one step: that step would measure a write for nearly every
+/// device, not polls with nothing due. Instead, a step that would reach the heartbeats waits until the last is due and every device
 /// polls once first, in a round of its own that is not measured.
 /// </summary>
 internal sealed class HeartbeatRounds(IReadOnlyList<string> tokens, Func<int, Task> poll)
