@@ -22,13 +22,8 @@ public static class BulkActionOrchestration
     public static async Task<string> RunAsync([OrchestrationTrigger] TaskOrchestrationContext ctx)
     {
         var state = ctx.GetInput<BulkActionState>()!;
-        var plan = await ctx.LoadActionPlanAsync(state);
-        if (plan is null)
-        {
-            if (!await OrchestrationStarts.WaitUntilSavedAsync(ctx, async () => await ctx.LoadActionPlanAsync(state) is not null)) return OrchestrationStarts.NeverSaved;
-            ctx.ContinueAsNew(state, preserveUnprocessedEvents: true);
-            return "";
-        }
+        var plan = await ctx.LoadActionPlanAsync(state) ?? await OrchestrationStarts.WaitUntilSavedAsync(ctx, () => ctx.LoadActionPlanAsync(state));
+        if (plan is null) return OrchestrationStarts.NeverSaved;
         if (!state.Started)
         {
             await ctx.SetActionStatusAsync(state, ActionStatuses.Running);

@@ -31,13 +31,8 @@ public static class DeploymentOrchestration
     public static async Task<string> RunAsync([OrchestrationTrigger] TaskOrchestrationContext ctx)
     {
         var state = ctx.GetInput<DeploymentState>()!;
-        var run = await ctx.LoadDeploymentAsync(state);
-        if (run is null)
-        {
-            if (!await OrchestrationStarts.WaitUntilSavedAsync(ctx, async () => await ctx.LoadDeploymentAsync(state) is not null)) return OrchestrationStarts.NeverSaved;
-            ctx.ContinueAsNew(state, preserveUnprocessedEvents: true);
-            return "";
-        }
+        var run = await ctx.LoadDeploymentAsync(state) ?? await OrchestrationStarts.WaitUntilSavedAsync(ctx, () => ctx.LoadDeploymentAsync(state));
+        if (run is null) return OrchestrationStarts.NeverSaved;
         if (!DeploymentStatuses.IsActive(run.Status)) return run.Status;
         for (var step = 0; step < StepsPerGeneration; step++)
         {

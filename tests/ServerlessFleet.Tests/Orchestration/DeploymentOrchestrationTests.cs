@@ -153,6 +153,21 @@ public sealed class DeploymentOrchestrationTests
     }
 
     [Fact]
+    public async Task A_deployment_saved_after_its_start_is_run_in_the_same_generation()
+    {
+        // Continuing as new once it appears would drop a suspend that arrived with that load.
+        var run = Run();
+        var loads = 0;
+        var ctx = Context(run).On<DeploymentState, DeploymentRun?>(Load, _ => ++loads <= 2 ? null : run);
+
+        Assert.Equal(DeploymentStatuses.Finished, await ctx.RunToEndAsync(DeploymentOrchestration.RunAsync));
+
+        Assert.Equal(1, ctx.Generations);
+        Assert.Equal([Load, Load, Load, Statistics, SetStatus, Release], ctx.CallNames.Take(6));
+        Assert.Equal([(0, 0), (1, 0)], ctx.Inputs<ReleaseRequest>(Release).Select(r => (r.Phase, r.Batch)));
+    }
+
+    [Fact]
     public async Task A_deployment_never_saved_ends_after_the_grace_period()
     {
         var ctx = Context(run: null);
